@@ -1,0 +1,97 @@
+//! `skat-gateway`: the command-line face of the library. Glue only: parse arguments, call the core, print.
+//!
+//! Each group of commands lives in its own module; this file holds the command table, logging set-up and the
+//! mapping from error kinds to exit codes.
+
+use clap::{Parser, Subcommand};
+use gateway::{Error, ErrorKind};
+use std::process::ExitCode;
+
+mod identity;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   internal error (a bug: please report it)
+  2   usage error (bad arguments)
+  3   configuration or argument error
+  4   certificate problem (file, password, key, kind, validity)
+  5   TLS problem (version, server certificate, client certificate rejected)
+  6   network problem (host not found, refused, time-out, connection lost)
+  7   login refused
+  8   the server refused an operation or the path does not exist
+  9   the gateway rejected a submission, or a filename was used before
+  10  a submission is overdue (no status before the deadline)
+  11  local journal or file error";
+
+#[derive(Parser)]
+#[command(name = "skat-gateway", version, about = "Talk to the Danish customs agency's FTPS Gateway (ICS and Manifest)")]
+#[command(after_help = EXIT_CODES, propagate_version = true)]
+struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace); logs go to stderr and never contain secrets.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect a certificate or export its public part for registration with the agency.
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Identity(cmd) => identity::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(exit_code(err.kind()))
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => log::LevelFilter::Error,
+        (false, 0) => log::LevelFilter::Warn,
+        (false, 1) => log::LevelFilter::Info,
+        (false, 2) => log::LevelFilter::Debug,
+        (false, _) => log::LevelFilter::Trace,
+    };
+    env_logger::Builder::new().filter_level(level).format_timestamp(None).target(env_logger::Target::Stderr).init();
+}
+
+/// Groups error kinds into the exit codes documented in `--help`.
+fn exit_code(kind: ErrorKind) -> u8 {
+    if kind == ErrorKind::Io {
+        return 11;
+    }
+    match kind.code() {
+        100..=102 => 3,
+        200..=299 => 4,
+        300..=399 | 503 => 5,
+        400..=499 => 6,
+        500 => 7,
+        501..=599 => 8,
+        600..=603 | 605 | 606 => 9,
+        604 => 10,
+        700..=799 => 11,
+        _ => 1,
+    }
+}
+
+/// An error for problems found by the CLI itself (before the core is called).
+#[allow(dead_code)]
+fn usage_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}

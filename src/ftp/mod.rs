@@ -1,0 +1,1 @@
+//! The FTPS session (to be written).

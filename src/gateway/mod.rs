@@ -1,0 +1,1 @@
+//! What the gateway means (to be written).
