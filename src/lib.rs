@@ -18,5 +18,5 @@ pub mod tls;
 
 pub use endpoint::{Endpoint, Environment, Generation};
 pub use error::{Error, ErrorKind, Result, ServerReply};
-pub use identity::Identity;
+pub use identity::{CertificateFileFormat, CertificateInfo, CertificateKind, Identity, Validity};
 pub use secret::Secret;

@@ -8,6 +8,7 @@ use gateway::{Error, ErrorKind};
 use std::process::ExitCode;
 
 mod identity;
+mod secrets;
 
 const EXIT_CODES: &str = "\
 Exit codes:
