@@ -218,6 +218,12 @@ fn export_writes_what_openssl_writes_and_does_not_overwrite_unless_asked() {
 }
 
 #[test]
+fn identity_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Identity>();
+}
+
+#[test]
 fn debug_output_never_shows_the_key() {
     let mut pki = Pki::new();
     let leaf = pki.leaf("debug", "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:1", KeyType::EcP256, Window::Current);
@@ -272,4 +278,363 @@ fn username_from_openssl_subject(subject: &str) -> Option<String> {
 fn pem_der(path: &Path) -> Vec<u8> {
     use rustls_pki_types::pem::PemObject;
     rustls_pki_types::CertificateDer::from_pem_file(path).unwrap().to_vec()
+}
+
+#[test]
+fn ber_encoded_pkcs12_from_java_tooling_loads() {
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("ber", "/C=DK/O=Firma/CN=Firma - VOCES+serialNumber=CVR:12345678-UID:25351738", KeyType::Rsa2048, Window::Current);
+    for (flavour, extra, legacy) in [("default", &[][..], false), ("legacy", &["-legacy"][..], true)] {
+        let der_file = pki.pkcs12(&leaf, &format!("{flavour}.p12"), extra);
+        let der = std::fs::read(&der_file).unwrap();
+        let ber = der_pkcs12_to_ber(&der, PASSWORD);
+        let ber_file = pki.path().join(format!("{flavour}-ber.p12"));
+        std::fs::write(&ber_file, &ber).unwrap();
+
+        // The rewrite is real BER: openssl reads it, a DER-only reader does not.
+        assert_ne!(ber, der);
+        assert_eq!(&ber[..2], &[0x30, 0x80], "indefinite length at the top");
+        let listing = String::from_utf8(openssl(pki.path(), &["asn1parse", "-inform", "DER", "-in", ber_file.to_str().unwrap()])).unwrap();
+        assert!(listing.contains("l=inf"), "indefinite lengths");
+        assert!(p12_keystore::Pkcs12Archive::from_pkcs12(&ber, PASSWORD).is_err(), "{flavour}: p12-keystore alone reads it");
+        assert_eq!(openssl_public_pem(&ber_file, legacy), openssl_public_pem(&der_file, legacy), "{flavour}: openssl reads the BER file");
+
+        let from_ber = Identity::from_file(&ber_file, Some(&password())).unwrap_or_else(|e| panic!("{flavour}: {e}"));
+        let from_der = Identity::from_file(&der_file, Some(&password())).unwrap();
+        assert_eq!(from_ber.username().unwrap(), "CVR_12345678_UID_25351738");
+        assert_eq!(from_ber.certificate_chain(), from_der.certificate_chain(), "{flavour}");
+        assert!(from_ber.private_key().secret_der() == openssl_pkcs8(&ber_file, legacy), "{flavour}: key differs from openssl's");
+
+        // The MAC is checked on the BER file too: a wrong password is a wrong password, not a parse error.
+        let wrong = Identity::from_pkcs12(&ber, &Secret::new("Test12345")).unwrap_err();
+        assert_eq!(wrong.kind(), ErrorKind::CertificatePassword, "{flavour}: {wrong}");
+        assert!(wrong.message().contains("wrong password"), "{wrong}");
+
+        // Tampering with the content is caught by the MAC as well.
+        let mut tampered = ber.clone();
+        let middle = tampered.len() / 2;
+        tampered[middle] ^= 0x01;
+        let err = Identity::from_pkcs12(&tampered, &password()).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::CertificatePassword | ErrorKind::CertificateFormat), "{err}");
+    }
+}
+
+/// Writes `content` to a file named `name` in a fresh folder and loads it with `from_file`.
+fn load_bytes_as_file(dir: &Path, name: &str, content: &[u8], password: Option<&Secret>) -> gateway::Error {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    let err = Identity::from_file(&path, password).expect_err(name);
+    assert!(err.message().contains(&path.display().to_string()), "the message names the file: {err}");
+    err
+}
+
+#[test]
+fn every_bad_input_gets_its_own_clear_error() {
+    let mut pki = Pki::new();
+    let subject = "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:1";
+    let leaf = pki.leaf("good", subject, KeyType::Rsa2048, Window::Current);
+    let other = pki.leaf("other", subject, KeyType::Rsa2048, Window::Current);
+    let p12 = pki.pkcs12(&leaf, "good.p12", &[]);
+    let p12_bytes = std::fs::read(&p12).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let pw = password();
+
+    // Wrong password.
+    let err = Identity::from_file(&p12, Some(&Secret::new("wrong"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificatePassword);
+    assert!(err.message().contains("wrong password") && err.message().contains("good.p12"), "{err}");
+    // No password for a PKCS#12 file.
+    let err = Identity::from_file(&p12, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificatePassword);
+    assert!(err.message().contains("needs its password"), "{err}");
+
+    // A text file, a binary file that is neither, an empty file.
+    let err = load_bytes_as_file(dir, "notes.txt", b"this is not a certificate\n", Some(&pw));
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("neither a PKCS#12") && err.message().contains("text file"), "{err}");
+    let err = load_bytes_as_file(dir, "random.bin", &[0xde, 0xad, 0xbe, 0xef, 0x00, 0x01], Some(&pw));
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("neither a PKCS#12"), "{err}");
+    let err = load_bytes_as_file(dir, "empty.p12", b"", Some(&pw));
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("is empty"), "{err}");
+
+    // Missing file, and a folder.
+    let missing = dir.join("missing.p12");
+    let err = Identity::from_file(&missing, Some(&pw)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificateFileUnreadable);
+    assert!(err.message().contains("does not exist") && err.message().contains("missing.p12"), "{err}");
+    let err = Identity::from_file(dir, Some(&pw)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificateFileUnreadable);
+    assert!(err.message().contains("is a folder"), "{err}");
+
+    // Truncated PKCS#12 (DER and BER) and truncated PEM.
+    let err = load_bytes_as_file(dir, "truncated.p12", &p12_bytes[..p12_bytes.len() / 2], Some(&pw));
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("truncated"), "{err}");
+    let ber = der_pkcs12_to_ber(&p12_bytes, PASSWORD);
+    let err = load_bytes_as_file(dir, "truncated-ber.p12", &ber[..ber.len() - 40], Some(&pw));
+    assert!(err.message().contains("truncated"), "{err}");
+    let pem = std::fs::read(&leaf.cert).unwrap();
+    let err = load_bytes_as_file(dir, "truncated.pem", &pem[..pem.len() / 2], None);
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("truncated"), "{err}");
+    // Extra bytes after the structure.
+    let err = load_bytes_as_file(dir, "trailing.p12", &[p12_bytes.as_slice(), b"junk"].concat(), Some(&pw));
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("extra bytes"), "{err}");
+
+    // PKCS#12 without a key.
+    let no_key = pki.pkcs12(&leaf, "nokey.p12", &["-nokeys"]);
+    let err = Identity::from_file(&no_key, Some(&pw)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PrivateKeyMissing);
+    assert!(err.message().contains("no private key") && err.message().contains("nokey.p12"), "{err}");
+
+    // PKCS#12 whose key belongs to another certificate (openssl refuses to write one; p12-keystore does not).
+    let mismatched = dir.join("mismatched.p12");
+    std::fs::write(&mismatched, mismatched_pkcs12(&other.key, &leaf.cert)).unwrap();
+    let err = Identity::from_file(&mismatched, Some(&pw)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PrivateKeyMismatch, "{err}");
+    assert!(err.message().contains("does not belong") && err.message().contains("mismatched.p12"), "{err}");
+
+    // PEM: key of another certificate, no key, only a key, encrypted key, a bare DER certificate.
+    let err = Identity::from_pem_files(&leaf.cert, Some(&other.key)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PrivateKeyMismatch);
+    assert!(err.message().contains("other.key") && err.message().contains("good.crt"), "{err}");
+    let err = Identity::from_file(&leaf.cert, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PrivateKeyMissing);
+    assert!(err.message().contains("--key"), "{err}");
+    let err = Identity::from_pem_files(&leaf.cert, Some(&leaf.cert)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PrivateKeyMissing);
+    let err = Identity::from_file(&leaf.key, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("no certificate"), "{err}");
+    let encrypted = dir.join("encrypted.key");
+    openssl(pki.path(), &["pkey", "-in", leaf.key.to_str().unwrap(), "-aes256", "-passout", "pass:x", "-out", encrypted.to_str().unwrap()]);
+    let err = Identity::from_pem_files(&leaf.cert, Some(&encrypted)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("encrypted"), "{err}");
+    let der_cert = dir.join("bare.cer");
+    openssl(pki.path(), &["x509", "-in", leaf.cert.to_str().unwrap(), "-outform", "DER", "-out", der_cert.to_str().unwrap()]);
+    let err = Identity::from_file(&der_cert, Some(&pw)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PrivateKeyMissing);
+    assert!(err.message().contains("bare certificate"), "{err}");
+
+    // From bytes: the same checks, with "data" instead of a file name.
+    assert_eq!(Identity::from_pkcs12(&[], &pw).unwrap_err().kind(), ErrorKind::CertificateFormat);
+    assert_eq!(Identity::from_pkcs12(&p12_bytes, &Secret::new("x")).unwrap_err().kind(), ErrorKind::CertificatePassword);
+    assert_eq!(Identity::from_pem(b"", None).unwrap_err().kind(), ErrorKind::CertificateFormat);
+    assert_eq!(Identity::from_pem(b"hello", None).unwrap_err().kind(), ErrorKind::CertificateFormat);
+    assert_eq!(Identity::from_pem(&pem, Some(b"")).unwrap_err().kind(), ErrorKind::CertificateFormat);
+}
+
+/// A PKCS#12 file (p12-keystore's writer) holding `key_file`'s key with `cert_file`'s certificate.
+fn mismatched_pkcs12(key_file: &Path, cert_file: &Path) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject;
+    let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_file(key_file).unwrap();
+    let cert = rustls_pki_types::CertificateDer::from_pem_file(cert_file).unwrap();
+    let chain = p12_keystore::PrivateKeyChain::new(
+        b"key-1".as_slice(),
+        p12_keystore::PrivateKey::from_der(key.secret_pkcs8_der()).unwrap(),
+        [p12_keystore::Certificate::from_der(&cert).unwrap()],
+    );
+    let mut store = p12_keystore::KeyStore::new();
+    store.add_entry("mismatched", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+    store.writer(PASSWORD).write().unwrap()
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("fuzz", "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:1", KeyType::EcP256, Window::Current);
+    let der = std::fs::read(pki.pkcs12(&leaf, "fuzz.p12", &["-legacy"])).unwrap();
+    let ber = der_pkcs12_to_ber(&der, PASSWORD);
+    let pem = [std::fs::read(&leaf.cert).unwrap(), std::fs::read(&leaf.key).unwrap()].concat();
+    let pw = password();
+    // Every truncation and a byte flip at every position (stepping to keep it quick): each call returns,
+    // with an error or (for flips the format does not notice) an identity.
+    for input in [&der, &ber] {
+        for len in (0..input.len()).step_by(17) {
+            let _ = Identity::from_pkcs12(&input[..len], &pw);
+        }
+        for position in (0..input.len()).step_by(31) {
+            let mut damaged = input.clone();
+            damaged[position] ^= 0xA5;
+            let _ = Identity::from_pkcs12(&damaged, &pw);
+        }
+    }
+    for len in (0..pem.len()).step_by(11) {
+        let _ = Identity::from_pem(&pem[..len], None);
+    }
+    // Deep nesting of indefinite lengths must not exhaust the stack.
+    let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 100_000).flatten().collect();
+    assert_eq!(Identity::from_pkcs12(&deep, &pw).unwrap_err().kind(), ErrorKind::CertificateFormat);
+}
+
+// ---- the command line: `skat-gateway identity show|export`, run as a user would run it
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the built `skat-gateway` with `args`, the password variable set to `password` (or unset), and stdin
+/// not a terminal (so it never prompts).
+fn cli(args: &[&str], password: Option<&str>) -> Run {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"));
+    command.args(args).env_remove("SKAT_GATEWAY_CERT_PASSWORD").stdin(std::process::Stdio::null());
+    if let Some(password) = password {
+        command.env("SKAT_GATEWAY_CERT_PASSWORD", password);
+    }
+    let output = command.output().expect("run skat-gateway");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A failed run: non-zero exit, nothing on stdout, the message on stderr.
+fn assert_fails(run: &Run, code: i32, needles: &[&str]) {
+    assert_eq!(run.code, code, "exit code; stderr: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    for needle in needles {
+        assert!(run.stderr.contains(needle), "stderr lacks {needle:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn cli_show_json_on_the_newsletter_certificate() {
+    let Some(dir) = oces2_fixtures() else { return };
+    let cert = dir.join("VOCES_gyldig.p12");
+    let run = cli(&["identity", "show", "--cert", cert.to_str().unwrap(), "--json"], Some("Test1234"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    assert_eq!(json["username"], "CVR_30808460_UID_25351738");
+    assert_eq!(json["expired"], true);
+    assert_eq!(json["not_yet_valid"], false);
+    assert_eq!(json["kind"], "VOCES");
+    assert_eq!(json["cvr"], "30808460");
+    assert_eq!(json["id"], "25351738");
+    assert_eq!(json["not_before"], "2017-03-13T07:26:01Z");
+    assert_eq!(json["not_after"], "2020-03-13T07:25:23Z");
+    assert_eq!(json["serial"], "5818E231");
+    assert!(json["subject"].as_str().unwrap().contains("CVR:30808460-UID:25351738"));
+    assert!(json["issuer"].as_str().unwrap().contains("TRUST2408 Systemtest XIX CA"));
+    let identity = Identity::from_file(&cert, Some(&password())).unwrap();
+    assert_eq!(json["sha256"], identity.info().sha256);
+
+    // The same from a password file, and the human form says plainly that it has expired.
+    let password_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(password_file.path(), "Test1234\n").unwrap();
+    let run = cli(&["identity", "show", "--cert", cert.to_str().unwrap(), "--cert-password-file", password_file.path().to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("CVR_30808460_UID_25351738"), "{}", run.stdout);
+    assert!(run.stdout.contains("EXPIRED on 2020-03-13"), "{}", run.stdout);
+}
+
+#[test]
+fn cli_export_equals_openssl_and_keeps_existing_files() {
+    let Some(dir) = oces2_fixtures() else { return };
+    let cert = dir.join("VOCES_gyldig.p12");
+    let out = tempfile::tempdir().unwrap();
+    let args = ["identity", "export", "--cert", cert.to_str().unwrap(), "--out", out.path().to_str().unwrap()];
+    let run = cli(&args, Some("Test1234"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written = out.path().join("CVR_30808460_UID_25351738.pem");
+    assert_eq!(run.stdout.trim(), written.display().to_string());
+    assert!(run.stderr.contains("EXPIRED"), "warns about the expired certificate: {}", run.stderr);
+    assert_eq!(std::fs::read(&written).unwrap(), openssl_public_pem(&cert, true));
+
+    std::fs::write(&written, "older file").unwrap();
+    assert_fails(&cli(&args, Some("Test1234")), 11, &["already exists", "CVR_30808460_UID_25351738.pem"]);
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), "older file");
+    let forced = cli(&[&args[..], &["--force"]].concat(), Some("Test1234"));
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_eq!(std::fs::read(&written).unwrap(), openssl_public_pem(&cert, true));
+}
+
+#[test]
+fn cli_reports_validity_plainly_and_reads_pem_without_a_password() {
+    let mut pki = Pki::new();
+    let subject = "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:4242";
+    for (window, expected) in [(Window::Expired, "EXPIRED on 2019-12-31"), (Window::NotYetValid, "NOT YET VALID"), (Window::ExpiresSoon, "EXPIRES SOON"), (Window::Current, "valid, ")] {
+        let leaf = pki.leaf(&format!("{window:?}"), subject, KeyType::EcP256, window);
+        let run = cli(&["identity", "show", "--cert", leaf.cert.to_str().unwrap(), "--key", leaf.key.to_str().unwrap()], None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.contains("CVR_12345678_UID_4242"), "{}", run.stdout);
+        assert!(run.stdout.contains(expected), "{window:?}: {}", run.stdout);
+        let json = cli(&["identity", "show", "--cert", leaf.cert.to_str().unwrap(), "--key", leaf.key.to_str().unwrap(), "--json"], None);
+        let json: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap();
+        assert_eq!(json["expired"], window == Window::Expired);
+        assert_eq!(json["not_yet_valid"], window == Window::NotYetValid);
+    }
+}
+
+#[test]
+fn cli_bad_inputs_fail_with_the_message_on_stderr() {
+    let mut pki = Pki::new();
+    let subject = "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:1";
+    let leaf = pki.leaf("good", subject, KeyType::Rsa2048, Window::Current);
+    let other = pki.leaf("other", subject, KeyType::Rsa2048, Window::Current);
+    let p12 = pki.pkcs12(&leaf, "good.p12", &[]);
+    let no_key = pki.pkcs12(&leaf, "nokey.p12", &["-nokeys"]);
+    let dir = pki.path();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not a certificate\n").unwrap();
+    let empty = dir.join("empty.p12");
+    std::fs::write(&empty, "").unwrap();
+    let truncated = dir.join("truncated.p12");
+    std::fs::write(&truncated, &std::fs::read(&p12).unwrap()[..500]).unwrap();
+    let empty_password_file = dir.join("empty-password");
+    std::fs::write(&empty_password_file, "").unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+
+    let show = |cert: &Path, password: Option<&str>| cli(&["identity", "show", "--cert", &path(cert)], password);
+    assert_fails(&show(&p12, Some("wrong")), 4, &["wrong password", "good.p12"]);
+    assert_fails(&show(&text, Some("Test1234")), 4, &["neither a PKCS#12", "notes.txt"]);
+    assert_fails(&show(&empty, Some("Test1234")), 4, &["is empty", "empty.p12"]);
+    assert_fails(&show(&dir.join("missing.p12"), Some("Test1234")), 4, &["does not exist", "missing.p12"]);
+    assert_fails(&show(&truncated, Some("Test1234")), 4, &["truncated", "truncated.p12"]);
+    assert_fails(&show(&no_key, Some("Test1234")), 4, &["no private key", "nokey.p12"]);
+    assert_fails(&show(&leaf.cert, None), 4, &["no private key", "--key"]);
+    // No password and no terminal to ask on: says how to give it, and never suggests an argument.
+    assert_fails(&show(&p12, None), 3, &["SKAT_GATEWAY_CERT_PASSWORD", "--cert-password-file"]);
+    let run = cli(&["identity", "show", "--cert", &path(&p12), "--cert-password-file", &path(&empty_password_file)], None);
+    assert_fails(&run, 3, &["is empty", "empty-password"]);
+    let run = cli(&["identity", "show", "--cert", &path(&leaf.cert), "--key", &path(&other.key)], None);
+    assert_fails(&run, 4, &["does not belong", "other.key"]);
+    let run = cli(&["identity", "export", "--cert", &path(&p12), "--out", &path(&dir.join("no-such-dir"))], Some("Test1234"));
+    assert_fails(&run, 11, &["no-such-dir", "does not exist"]);
+    // There is no option that takes the password itself.
+    let run = cli(&["identity", "show", "--cert", &path(&p12), "--cert-password", "Test1234"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn cli_non_gateway_certificate_needs_an_explicit_user_name() {
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("personal", "/C=DK/O=Ingen organisatorisk tilknytning/CN=Jens Hansen+serialNumber=PID:9208-2002-2-123456789012", KeyType::EcP256, Window::Current);
+    let cert = leaf.cert.to_str().unwrap();
+    let key = leaf.key.to_str().unwrap();
+    let run = cli(&["identity", "show", "--cert", cert, "--key", key], None);
+    assert_eq!(run.code, 4);
+    assert!(run.stdout.contains("Jens Hansen"), "still shows the certificate: {}", run.stdout);
+    assert!(run.stderr.contains("the gateway needs a company (VOCES), employee (MOCES) or function (FOCES) certificate, or an OCES3 organisation/employee certificate; if your certificate is right, give the user name explicitly with --username"), "{}", run.stderr);
+
+    let run = cli(&["identity", "show", "--cert", cert, "--key", key, "--username", "CVR_12345678_UID_1", "--json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(json["username"], "CVR_12345678_UID_1");
+    assert_eq!(json["username_source"], "explicit");
+    assert_eq!(json["kind"], "other");
+
+    let out = tempfile::tempdir().unwrap();
+    let run = cli(&["identity", "export", "--cert", cert, "--key", key, "--out", out.path().to_str().unwrap()], None);
+    assert_fails(&run, 4, &["--username"]);
+    let run = cli(&["identity", "export", "--cert", cert, "--key", key, "--out", out.path().to_str().unwrap(), "--username", "CVR_12345678_UID_1"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(out.path().join("CVR_12345678_UID_1.pem").is_file());
 }

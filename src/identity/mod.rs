@@ -41,6 +41,8 @@ pub enum CertificateFileFormat {
 }
 
 /// A client certificate with its private key and chain, and what the gateway reads from it.
+/// `Send + Sync`; share it as `Arc<Identity>` or clone it (the key copy is wiped on drop too).
+#[derive(Clone)]
 pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyMaterial,
@@ -48,6 +50,7 @@ pub struct Identity {
 }
 
 /// The private key, kept in memory that is wiped when the identity is dropped.
+#[derive(Clone)]
 struct PrivateKeyMaterial {
     der: Zeroizing<Vec<u8>>,
     form: KeyForm,

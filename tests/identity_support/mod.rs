@@ -211,3 +211,139 @@ pub fn openssl_pkcs8(p12: &Path, legacy: bool) -> Vec<u8> {
     use rustls_pki_types::pem::PemObject;
     rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(&pkcs8_pem).unwrap().secret_pkcs8_der().to_vec()
 }
+
+/// Rewrites a DER PKCS#12 file the way Java tooling writes them: every constructed element with an
+/// indefinite length, every OCTET STRING (and the encrypted content) split into chunks, including the
+/// structures nested inside OCTET STRINGs. The MAC is computed again over the new content octets, so the
+/// result is a valid PKCS#12 file (openssl reads it) that a DER-only reader rejects.
+pub fn der_pkcs12_to_ber(der: &[u8], password: &str) -> Vec<u8> {
+    use asn1_rs::{Any, FromDer};
+    let (_, pfx) = Any::from_der(der).unwrap();
+    let fields = children(pfx.data);
+    assert_eq!(fields.len(), 3, "version, authSafe, macData");
+    // authSafe: SEQUENCE { OID data, [0] { OCTET STRING (AuthenticatedSafe) } }
+    let auth_safe_fields = children(fields[1].data);
+    let explicit = children(auth_safe_fields[1].data);
+    let authenticated_safe = explicit[0].data;
+    let (_, safe_sequence) = Any::from_der(authenticated_safe).unwrap();
+    let mut safe_ber = Vec::new();
+    for content_info in children(safe_sequence.data) {
+        safe_ber.extend(content_info_ber(&content_info));
+    }
+    let new_octets = indefinite(0x30, &safe_ber);
+    let auth_safe_ber = indefinite(
+        0x30,
+        &[raw(&auth_safe_fields[0]), indefinite(0xA0, &chunked_octets(&new_octets))].concat(),
+    );
+    let mac_ber = recompute_mac(&fields[2], &new_octets, password);
+    indefinite(0x30, &[raw(&fields[0]), auth_safe_ber, mac_ber].concat())
+}
+
+fn content_info_ber(content_info: &asn1_rs::Any) -> Vec<u8> {
+    use asn1_rs::{Any, FromDer};
+    let fields = children(content_info.data);
+    let oid = raw(&fields[0]);
+    let content = &children(fields[1].data)[0];
+    let data_oid = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01];
+    let inner = if fields[0].data == data_oid {
+        // data: the OCTET STRING holds SafeContents, which becomes BER too.
+        let (_, safe_contents) = Any::from_der(content.data).unwrap();
+        let bags: Vec<u8> = children(safe_contents.data).iter().flat_map(generic_ber).collect();
+        chunked_octets(&indefinite(0x30, &bags))
+    } else {
+        // encryptedData: SEQUENCE { version, SEQUENCE { OID, AlgorithmIdentifier, [0] IMPLICIT OCTET STRING } }
+        let encrypted_fields = children(content.data);
+        let info_fields = children(encrypted_fields[1].data);
+        let ciphertext = info_fields[2].data;
+        let chunks: Vec<u8> = ciphertext.chunks(64).flat_map(|chunk| tlv(0x04, chunk)).collect();
+        let info = indefinite(0x30, &[raw(&info_fields[0]), generic_ber(&info_fields[1]), indefinite(0xA0, &chunks)].concat());
+        indefinite(0x30, &[raw(&encrypted_fields[0]), info].concat())
+    };
+    indefinite(0x30, &[oid, indefinite(0xA0, &inner)].concat())
+}
+
+/// Any element in BER: constructed ones with indefinite length, OCTET STRINGs in chunks.
+fn generic_ber(any: &asn1_rs::Any) -> Vec<u8> {
+    let header = &any.header;
+    if header.is_constructed() {
+        let inner: Vec<u8> = children(any.data).iter().flat_map(generic_ber).collect();
+        indefinite(identifier(any), &inner)
+    } else if header.class() == asn1_rs::Class::Universal && header.tag() == asn1_rs::Tag::OctetString && any.data.len() > 16 {
+        chunked_octets(any.data)
+    } else {
+        raw(any)
+    }
+}
+
+fn recompute_mac(mac_data: &asn1_rs::Any, octets: &[u8], password: &str) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let fields = children(mac_data.data);
+    let digest_info = children(fields[0].data);
+    let algorithm = children(digest_info[0].data);
+    let salt = fields[1].data;
+    let iterations = fields.get(2).map(|f| f.data.iter().fold(0i32, |n, b| n * 256 + *b as i32)).unwrap_or(1);
+    let sha1 = [0x2B, 0x0E, 0x03, 0x02, 0x1A];
+    let digest = if algorithm[0].data == sha1 {
+        let key = pkcs12::kdf::derive_key_utf8::<sha1::Sha1>(password, salt, pkcs12::kdf::Pkcs12KeyType::Mac, iterations, 20).unwrap();
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+        mac.update(octets);
+        mac.finalize().into_bytes().to_vec()
+    } else {
+        let key = pkcs12::kdf::derive_key_utf8::<sha2_v011::Sha256>(password, salt, pkcs12::kdf::Pkcs12KeyType::Mac, iterations, 32).unwrap();
+        let mut mac = hmac::Hmac::<sha2_v011::Sha256>::new_from_slice(&key).unwrap();
+        mac.update(octets);
+        mac.finalize().into_bytes().to_vec()
+    };
+    let new_digest_info = tlv(0x30, &[raw(&digest_info[0]), tlv(0x04, &digest)].concat());
+    let rest: Vec<u8> = fields[1..].iter().flat_map(raw).collect();
+    tlv(0x30, &[new_digest_info, rest].concat())
+}
+
+fn children<'a>(mut content: &'a [u8]) -> Vec<asn1_rs::Any<'a>> {
+    use asn1_rs::FromDer;
+    let mut items = Vec::new();
+    while !content.is_empty() {
+        let (rest, item) = asn1_rs::Any::from_der(content).unwrap();
+        items.push(item);
+        content = rest;
+    }
+    items
+}
+
+/// The identifier octet of a low-tag-number element.
+fn identifier(any: &asn1_rs::Any) -> u8 {
+    let class = any.header.class() as u8;
+    let tag = any.header.tag().0;
+    assert!(tag < 31, "high tag numbers do not occur in PKCS#12");
+    (class << 6) | if any.header.is_constructed() { 0x20 } else { 0 } | tag as u8
+}
+
+/// The element re-encoded with a definite length.
+fn raw(any: &asn1_rs::Any) -> Vec<u8> {
+    tlv(identifier(any), any.data)
+}
+
+fn tlv(identifier: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![identifier];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A constructed element with an indefinite length: identifier, 0x80, content, end-of-contents.
+fn indefinite(identifier: u8, content: &[u8]) -> Vec<u8> {
+    [&[identifier | 0x20, 0x80][..], content, &[0, 0]].concat()
+}
+
+/// An OCTET STRING sent as a constructed string of chunks.
+fn chunked_octets(value: &[u8]) -> Vec<u8> {
+    let chunks: Vec<u8> = value.chunks(100).flat_map(|chunk| tlv(0x04, chunk)).collect();
+    indefinite(0x24, &chunks)
+}
