@@ -1,1 +1,10 @@
-//! What the gateway means (to be written).
+//! What the gateway means: services, filenames as transaction ids, status-file receipts, configuration.
+
+pub mod catalogue;
+pub mod config;
+pub mod names;
+pub mod receipt;
+
+pub use catalogue::{Service, System, TransferType, HEARTBEAT_SERVICE};
+pub use config::{Config, ConfigFile, GatewayAddress, GatewayChoice};
+pub use receipt::{Receipt, ReceiptError, StatusCode};

@@ -1,0 +1,325 @@
+//! The journal on real SQLite files: the state machine, name reservation, and several processes and
+//! threads sharing one file.
+
+use gateway::gateway::names;
+use gateway::gateway::receipt::Receipt;
+use gateway::journal::{Journal, NewSubmission, ReceiptOutcome, SubmissionState, SCHEMA_VERSION};
+use gateway::ErrorKind;
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const OWNER: &str = "CVR_12345678_UID_9876543210";
+const SERVICE: &str = "Manifest.AnkomstdeklarationOpret";
+
+fn new_submission(name: &str) -> NewSubmission {
+    NewSubmission {
+        owner: OWNER.into(),
+        name: name.into(),
+        service: SERVICE.into(),
+        gateway: "new".into(),
+        local_path: Some("/data/decl.xml".into()),
+        size: Some(1234),
+        sha256: Some("ab".repeat(32)),
+    }
+}
+
+fn receipt(name: &str, code: u8, extra: &str) -> Receipt {
+    let xml = format!(
+        "<status><file><FTPTransaktionsId>{name}</FTPTransaktionsId><SKATTransactionId>skat-{name}</SKATTransactionId>\
+         <service>{SERVICE}</service>{extra}</file></status>"
+    );
+    Receipt::parse(&format!("status_{SERVICE}_{name}_{code}.xml"), xml.as_bytes()).unwrap()
+}
+
+#[test]
+fn a_submission_walks_through_every_state_and_never_backwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    assert_eq!(journal.schema_version().unwrap(), SCHEMA_VERSION);
+
+    let s = journal.create_submission(&new_submission("decl-1.xml")).unwrap();
+    assert_eq!(s.state, SubmissionState::Reserved);
+    assert!(journal.name_used(OWNER, "decl-1.xml").unwrap());
+    assert!(!journal.name_used("CVR_1_UID_2", "decl-1.xml").unwrap(), "names are per certificate");
+
+    assert_eq!(journal.start_upload(OWNER, "decl-1.xml").unwrap().state, SubmissionState::Uploading);
+    let s = journal.finish_upload(OWNER, "decl-1.xml", Duration::from_secs(3600)).unwrap();
+    assert_eq!(s.state, SubmissionState::Uploaded);
+    assert_eq!(s.attempts, 1);
+    assert!(s.deadline_ms.unwrap() >= s.uploaded_at.unwrap() + 3_600_000);
+
+    // Status 2 before 1: accepted, and the late 1 does not move it back.
+    let out = journal.apply_receipt(OWNER, &receipt("decl-1.xml", 2, ""), None).unwrap();
+    assert_eq!(out, ReceiptOutcome::Applied { state: SubmissionState::Accepted });
+    let out = journal.apply_receipt(OWNER, &receipt("decl-1.xml", 1, ""), None).unwrap();
+    assert_eq!(out, ReceiptOutcome::Applied { state: SubmissionState::Accepted });
+    // The same status file twice is recorded once.
+    assert_eq!(journal.apply_receipt(OWNER, &receipt("decl-1.xml", 1, ""), None).unwrap(), ReceiptOutcome::AlreadyRecorded);
+
+    let reply = "<response><filename>/CVR_1/out/reply-decl-1.xml</filename></response>";
+    let out = journal.apply_receipt(OWNER, &receipt("decl-1.xml", 3, reply), None).unwrap();
+    assert_eq!(out, ReceiptOutcome::Applied { state: SubmissionState::Responded });
+
+    let s = journal.submission(OWNER, "decl-1.xml").unwrap();
+    assert_eq!(s.state, SubmissionState::Responded);
+    assert!(s.state.is_final());
+    assert_eq!(s.skat_transaction_id.as_deref(), Some("skat-decl-1.xml"));
+    assert_eq!(s.response_files, ["reply-decl-1.xml"]);
+    assert_eq!(s.receipts.len(), 3);
+    assert!(s.delivered_at.is_some() && s.accepted_at.is_some() && s.responded_at.is_some());
+    assert_eq!(journal.submissions_named("decl-1.xml").unwrap().len(), 1);
+}
+
+#[test]
+fn a_used_name_is_refused_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    journal.create_submission(&new_submission("once.xml")).unwrap();
+    let err = journal.create_submission(&new_submission("once.xml")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FilenameReused);
+    assert!(err.message().contains("once.xml") && err.message().contains(OWNER), "{}", err.message());
+    let err = journal.reserve_name(OWNER, "once.xml").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FilenameReused);
+    // The failed second attempt left the first untouched.
+    assert_eq!(journal.submissions(Some(OWNER)).unwrap().len(), 1);
+    // A reopened journal still knows the name.
+    drop(journal);
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    assert_eq!(journal.reserve_name(OWNER, "once.xml").unwrap_err().kind(), ErrorKind::FilenameReused);
+}
+
+#[test]
+fn status_0_fails_unless_it_is_reuse_after_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let reuse = "<error><error.code>FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION</error.code>\
+                 <error.message>used before</error.message></error>";
+
+    // First attempt only: the gateway saw the name before (another system): a real failure.
+    journal.create_submission(&new_submission("a.xml")).unwrap();
+    journal.start_upload(OWNER, "a.xml").unwrap();
+    journal.finish_upload(OWNER, "a.xml", Duration::from_secs(60)).unwrap();
+    let out = journal.apply_receipt(OWNER, &receipt("a.xml", 0, reuse), None).unwrap();
+    assert_eq!(out, ReceiptOutcome::Applied { state: SubmissionState::Failed });
+    let s = journal.submission(OWNER, "a.xml").unwrap();
+    let e = s.error.unwrap();
+    assert_eq!(e.code.as_deref(), Some("FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"));
+    assert_eq!(e.message.as_deref(), Some("used before"));
+    // Failed is final: a late status 1 does not revive it.
+    journal.apply_receipt(OWNER, &receipt("a.xml", 1, ""), None).unwrap();
+    assert_eq!(journal.submission(OWNER, "a.xml").unwrap().state, SubmissionState::Failed);
+
+    // Retried under the same name: the first attempt landed, the second was refused: not a failure.
+    journal.create_submission(&new_submission("b.xml")).unwrap();
+    journal.start_upload(OWNER, "b.xml").unwrap();
+    journal.start_upload(OWNER, "b.xml").unwrap();
+    journal.finish_upload(OWNER, "b.xml", Duration::from_secs(60)).unwrap();
+    let out = journal.apply_receipt(OWNER, &receipt("b.xml", 0, reuse), None).unwrap();
+    assert_eq!(out, ReceiptOutcome::ReuseAfterRetryIgnored { state: SubmissionState::Uploaded });
+    journal.apply_receipt(OWNER, &receipt("b.xml", 1, ""), None).unwrap();
+    let s = journal.submission(OWNER, "b.xml").unwrap();
+    assert_eq!((s.state, s.attempts, s.error), (SubmissionState::Delivered, 2, None));
+
+    // Any other error fails even a retried upload.
+    journal.create_submission(&new_submission("c.xml")).unwrap();
+    journal.start_upload(OWNER, "c.xml").unwrap();
+    journal.start_upload(OWNER, "c.xml").unwrap();
+    let other = "<error><error.code>RECORD_LENGTH_INCORRECT</error.code><error.resolution>fix it</error.resolution></error>";
+    journal.apply_receipt(OWNER, &receipt("c.xml", 0, other), None).unwrap();
+    let s = journal.submission(OWNER, "c.xml").unwrap();
+    assert_eq!(s.state, SubmissionState::Failed);
+    assert_eq!(s.error.unwrap().resolution.as_deref(), Some("fix it"));
+}
+
+#[test]
+fn unknown_names_are_kept_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let out = journal.apply_receipt(OWNER, &receipt("stranger.xml", 1, ""), None).unwrap();
+    assert_eq!(out, ReceiptOutcome::UnknownName);
+    let unknown = journal.unknown_receipts(Some(OWNER)).unwrap();
+    assert_eq!(unknown, [(format!("status_{SERVICE}_stranger.xml_1.xml"), "stranger.xml".to_string())]);
+    assert!(journal.submissions(None).unwrap().is_empty());
+}
+
+#[test]
+fn overdue_after_the_deadline_and_a_late_status_moves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    for name in ["slow.xml", "quick.xml", "never-uploaded.xml"] {
+        journal.create_submission(&new_submission(name)).unwrap();
+    }
+    for name in ["slow.xml", "quick.xml"] {
+        journal.start_upload(OWNER, name).unwrap();
+        journal.finish_upload(OWNER, name, Duration::from_millis(1)).unwrap();
+    }
+    journal.apply_receipt(OWNER, &receipt("quick.xml", 2, ""), None).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let overdue = journal.mark_overdue(OWNER, gateway::journal::now_ms()).unwrap();
+    let names: Vec<_> = overdue.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["slow.xml"]);
+    assert_eq!(overdue[0].state, SubmissionState::Overdue);
+    assert!(journal.mark_overdue(OWNER, gateway::journal::now_ms()).unwrap().is_empty(), "reported once");
+    assert_eq!(journal.submission(OWNER, "never-uploaded.xml").unwrap().state, SubmissionState::Reserved);
+    // A late status 1 keeps it overdue (still no acceptance); a 2 moves it on.
+    journal.apply_receipt(OWNER, &receipt("slow.xml", 1, ""), None).unwrap();
+    assert_eq!(journal.submission(OWNER, "slow.xml").unwrap().state, SubmissionState::Overdue);
+    journal.apply_receipt(OWNER, &receipt("slow.xml", 2, ""), None).unwrap();
+    assert_eq!(journal.submission(OWNER, "slow.xml").unwrap().state, SubmissionState::Accepted);
+}
+
+#[test]
+fn downloads_are_recorded_once_per_remote_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let d = journal.record_download(OWNER, "new", "reply.xml", 10, "00ff", &dir.path().join("inbox/reply.xml")).unwrap();
+    assert_eq!(d.deleted_remote_at, None);
+    journal.mark_deleted_remote(d.id).unwrap();
+    let again = journal.download(OWNER, "new", "reply.xml").unwrap().unwrap();
+    assert_eq!(again.id, d.id);
+    assert!(again.deleted_remote_at.is_some());
+    assert!(journal.download(OWNER, "legacy", "reply.xml").unwrap().is_none());
+    assert_eq!(journal.downloads(None).unwrap().len(), 1);
+}
+
+#[test]
+fn a_newer_schema_or_a_foreign_file_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.sqlite");
+    drop(Journal::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+    }
+    let err = Journal::open(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal);
+    assert!(err.message().contains("newer skat-gateway") && err.message().contains("j.sqlite"), "{}", err.message());
+
+    let junk = dir.path().join("junk.sqlite");
+    std::fs::write(&junk, vec![b'x'; 8192]).unwrap();
+    let err = Journal::open(&junk).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal);
+    assert!(err.message().contains("junk.sqlite"), "{}", err.message());
+}
+
+#[test]
+fn an_old_journal_is_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.sqlite");
+    // A schema-0 file: an empty SQLite database, as an interrupted first run could leave.
+    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE unrelated (x);").unwrap();
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(journal.schema_version().unwrap(), SCHEMA_VERSION);
+    journal.create_submission(&new_submission("m.xml")).unwrap();
+    drop(journal);
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(journal.submissions(None).unwrap().len(), 1);
+}
+
+const CHILD_JOURNAL: &str = "SKAT_GATEWAY_TEST_CHILD_JOURNAL";
+const CHILD_TAG: &str = "SKAT_GATEWAY_TEST_CHILD_TAG";
+
+/// Reserves 100 generated names (two threads) and tries the 100 shared names every worker races for.
+fn reserve_worker(path: &Path, tag: &str) -> (Vec<String>, usize) {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|thread| {
+                scope.spawn(move || {
+                    let journal = Journal::open(path).unwrap();
+                    let mut mine = Vec::new();
+                    let mut shared_won = 0;
+                    for i in 0..50 {
+                        let name = names::generate(Some(&format!("{tag}-t{thread}")), Some(Path::new("d.xml")));
+                        journal.create_submission(&new_submission(&name)).unwrap();
+                        mine.push(name);
+                        match journal.reserve_name(OWNER, &format!("shared-{i:03}.xml")) {
+                            Ok(()) => shared_won += 1,
+                            Err(e) => assert_eq!(e.kind(), ErrorKind::FilenameReused, "{e}"),
+                        }
+                    }
+                    (mine, shared_won)
+                })
+            })
+            .collect();
+        workers.into_iter().fold((Vec::new(), 0), |(mut all, won), w| {
+            let (names, n) = w.join().unwrap();
+            all.extend(names);
+            (all, won + n)
+        })
+    })
+}
+
+/// Run by `two_processes_share_one_journal` in a child process; does nothing on its own.
+#[test]
+#[ignore = "a child process of two_processes_share_one_journal"]
+fn journal_child_process() {
+    let (Ok(path), Ok(tag)) = (std::env::var(CHILD_JOURNAL), std::env::var(CHILD_TAG)) else { return };
+    let (names, won) = reserve_worker(Path::new(&path), &tag);
+    println!("SHARED-WON {won}");
+    for name in names {
+        println!("NAME {name}");
+    }
+}
+
+#[test]
+fn two_processes_share_one_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.sqlite");
+    drop(Journal::open(&path).unwrap());
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = ["p1", "p2"]
+        .iter()
+        .map(|tag| {
+            Command::new(&exe)
+                .args(["--exact", "journal_child_process", "--ignored", "--nocapture", "--test-threads", "1"])
+                .env(CHILD_JOURNAL, &path)
+                .env(CHILD_TAG, tag)
+                .output()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    // The two children above ran one after the other (output() waits); run them truly in parallel too.
+    let spawned: Vec<_> = ["q1", "q2"]
+        .iter()
+        .map(|tag| {
+            Command::new(&exe)
+                .args(["--exact", "journal_child_process", "--ignored", "--nocapture", "--test-threads", "1"])
+                .env(CHILD_JOURNAL, &path)
+                .env(CHILD_TAG, tag)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let parallel: Vec<_> = spawned.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+
+    let mut all = HashSet::new();
+    let mut total = 0;
+    let mut shared_won = 0;
+    for out in children.iter().chain(parallel.iter()) {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        for line in stdout.lines() {
+            if let Some(name) = line.strip_prefix("NAME ") {
+                total += 1;
+                assert!(all.insert(name.to_string()), "{name} reserved twice");
+            } else if let Some((_, n)) = line.split_once("SHARED-WON ") {
+                // libtest prints its "test ... " prefix on the same line as the first output line.
+                shared_won += n.trim().parse::<usize>().unwrap();
+            }
+        }
+    }
+    assert_eq!(total, 400, "each of 4 processes reserves 100 names");
+    // 50 shared names, raced for by 8 threads in 4 processes: each won exactly once.
+    assert_eq!(shared_won, 50);
+    let journal = Journal::open(&path).unwrap();
+    let recorded = journal.submissions(Some(OWNER)).unwrap();
+    assert_eq!(recorded.len(), 400);
+    assert!(recorded.iter().all(|s| s.state == SubmissionState::Reserved));
+    for i in 0..50 {
+        assert!(journal.name_used(OWNER, &format!("shared-{i:03}.xml")).unwrap());
+    }
+}
