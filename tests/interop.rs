@@ -1,0 +1,10 @@
+//! Interoperability tests against real FTPS servers on loopback (vsftpd from the distribution's packages).
+//!
+//! Needs root (vsftpd serves a local system user that the harness creates) and vsftpd, openssl and curl:
+//! the README's test command (`scripts/test`) installs them first. See `interop/vsftpd.rs` for the server.
+
+#[path = "interop/vsftpd.rs"]
+mod vsftpd;
+
+#[path = "interop/harness.rs"]
+mod harness;
