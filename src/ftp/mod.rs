@@ -1,1 +1,913 @@
-//! The FTPS session (to be written).
+//! The FTPS session: one control connection to the gateway, on suppaftp, hardened for the gateway's setting.
+//!
+//! What this adds to plain suppaftp, and why:
+//! - every network step has a time-out (connect, greeting, handshake, each read and write), so a batch job at
+//!   night never hangs on a silent firewall;
+//! - passive data connections go to the *control connection's* peer address, never to the address in the
+//!   227 reply (a server or a middlebox could otherwise point the client at any host), with TCP_NODELAY (no
+//!   Nagle + delayed-ACK stall per small file) and a warning when the port lies outside the endpoint's range
+//!   (the range customers open in their firewall);
+//! - data connections resume the control connection's TLS session (one `Arc<ClientConfig>`, same server
+//!   name), which the gateway requires;
+//! - transfers stream through one fixed-size buffer, so memory stays flat for any file size;
+//! - every failure becomes a [`gateway::Error`](crate::Error) that keeps the server's reply and says which
+//!   phase failed and what to do.
+
+mod connector;
+#[cfg(feature = "legacy-tls")]
+mod legacy;
+mod listing;
+
+pub use listing::{parse_list_line, parse_mlsd_line, parse_nlst_line, RemoteEntry};
+
+use crate::endpoint::{Endpoint, Generation};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::Identity;
+use crate::secret::Secret;
+use crate::tls::TlsOptions;
+use connector::{Backend, FailureSlot, GatewayTlsConnector, GatewayTlsStream};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use suppaftp::types::{FileType, FormatControl};
+use suppaftp::{FtpError, ImplFtpStream, Mode};
+
+type FtpStream = ImplFtpStream<GatewayTlsStream>;
+
+/// The size of the one buffer a transfer streams through.
+const TRANSFER_BUFFER: usize = 64 * 1024;
+
+/// How to log in.
+#[derive(Clone, Debug)]
+pub enum Login {
+    /// The new gateway: the certificate *and* a user name + password. The user name is derived from the
+    /// certificate unless given here.
+    Password { username: Option<String>, password: Secret },
+    /// The legacy gateway: the certificate alone identifies the client; the user name is the given one, else
+    /// the certificate's, else `anonymous`, and the password is a placeholder.
+    CertificateOnly { username: Option<String> },
+}
+
+impl Login {
+    /// Password login with the user name derived from the certificate.
+    pub fn password(password: impl Into<Secret>) -> Self {
+        Login::Password { username: None, password: password.into() }
+    }
+}
+
+/// Time limits for the network steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Opening a TCP connection (control or data).
+    pub connect: Duration,
+    /// Waiting for any single read or write on the control or a data connection (server reply, data).
+    pub io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(20), io: Duration::from_secs(60) }
+    }
+}
+
+/// Everything a session needs to connect.
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub endpoint: Endpoint,
+    pub identity: Arc<Identity>,
+    pub login: Login,
+    pub tls: TlsOptions,
+    pub timeouts: Timeouts,
+}
+
+impl SessionConfig {
+    /// A configuration with the system's trust roots, TLS 1.2 only and default time-outs.
+    pub fn new(endpoint: Endpoint, identity: Arc<Identity>, login: Login) -> Self {
+        SessionConfig { endpoint, identity, login, tls: TlsOptions::default(), timeouts: Timeouts::default() }
+    }
+
+    pub fn with_tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("endpoint", &self.endpoint)
+            .field("login", &self.login)
+            .field("tls", &self.tls)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How file contents travel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransferType {
+    /// Bytes unchanged (`TYPE I`): the default, right for XML.
+    #[default]
+    Binary,
+    /// Text with CRLF line ends on the wire (`TYPE A`): some eKapital services insist on it
+    /// (`FILE_NOT_UPLOADED_IN_ASCII_MODE`). Uploads turn bare LF into CRLF; downloads turn CRLF into the local
+    /// line end.
+    Ascii,
+}
+
+/// Where the login user name came from: error messages say it, because a wrongly derived name is the most
+/// likely cause of a refused login with a correct password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsernameSource {
+    Certificate,
+    Given,
+    Anonymous,
+}
+
+/// Which step of the work failed: part of every network error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    ControlConnect,
+    Greeting,
+    TlsHandshake,
+    Login,
+    Command,
+    DataConnection,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::ControlConnect => "control connection",
+            Phase::Greeting => "greeting",
+            Phase::TlsHandshake => "TLS handshake",
+            Phase::Login => "login",
+            Phase::Command => "command",
+            Phase::DataConnection => "data connection",
+        })
+    }
+}
+
+/// A logged-in FTPS session with the gateway. Blocking; one operation at a time; `Send`, so it can move to
+/// another thread. Dropping it sends `QUIT` (best effort); call [`Session::quit`] to see the result.
+pub struct Session {
+    ftp: Option<FtpStream>,
+    endpoint: Endpoint,
+    username: String,
+    username_source: UsernameSource,
+    failures: FailureSlot,
+    last_data_address: Arc<Mutex<Option<SocketAddr>>>,
+    transfer_type: Option<TransferType>,
+    mlsd: Option<bool>,
+    timeouts: Timeouts,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("endpoint", &self.endpoint)
+            .field("username", &self.username)
+            .field("username_source", &self.username_source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Connects, secures the control connection (explicit FTPS: `AUTH TLS`), logs in, sets `PBSZ 0` /
+    /// `PROT P` and binary transfers.
+    pub fn connect(config: &SessionConfig) -> Result<Session> {
+        let endpoint = config.endpoint.clone();
+        let (username, username_source, password) = login_credentials(config)?;
+        let backend = tls_backend(config)?;
+
+        let control = open_control_connection(&endpoint, config.timeouts)?;
+        let peer = control.peer_addr().map_err(|e| network_error(&e, &endpoint.to_string(), Phase::ControlConnect))?;
+        let failures = FailureSlot::default();
+        let last_data_address = Arc::new(Mutex::new(None));
+
+        let mut ftp = FtpStream::connect_with_stream(control)
+            .map_err(|e| classify(e, &failures, &endpoint, Phase::Greeting, None))?;
+        if let Some(welcome) = ftp.get_welcome_msg() {
+            log::debug!("{endpoint} greets: {welcome}");
+        }
+        // PASV answers with an IPv4 address only; on IPv6 EPSV (port only) is the way.
+        ftp.set_mode(if peer.is_ipv6() { Mode::ExtendedPassive } else { Mode::Passive });
+        // Belt and braces with the builder below: the 227 reply's address is never used.
+        ftp.set_passive_nat_workaround(true);
+        let ftp = ftp.passive_stream_builder(data_socket_builder(
+            peer.ip(),
+            endpoint.data_ports().cloned(),
+            config.timeouts,
+            failures.clone(),
+            Arc::clone(&last_data_address),
+        ));
+
+        let connector =
+            GatewayTlsConnector::new(backend, endpoint.to_string(), endpoint.generation() == Generation::Legacy, failures.clone());
+        let mut ftp = ftp
+            .into_secure(connector, endpoint.host())
+            .map_err(|e| classify(e, &failures, &endpoint, Phase::TlsHandshake, None))?;
+
+        log::info!("logging in to {endpoint} as {username}");
+        ftp.login(username.as_str(), password.expose()).map_err(|e| {
+            let error = classify(e, &failures, &endpoint, Phase::Login, None);
+            if error.kind() == ErrorKind::Authentication {
+                login_refused(error, &endpoint, &username, username_source)
+            } else {
+                error
+            }
+        })?;
+
+        let mut session = Session {
+            ftp: Some(ftp),
+            endpoint,
+            username,
+            username_source,
+            failures,
+            last_data_address,
+            transfer_type: None,
+            mlsd: None,
+            timeouts: config.timeouts,
+        };
+        session.set_transfer_type(TransferType::Binary)?;
+        Ok(session)
+    }
+
+    /// The user name this session logged in with.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// Whether the user name was derived from the certificate, given explicitly, or anonymous.
+    pub fn username_source(&self) -> UsernameSource {
+        self.username_source
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The address the last passive data connection went to (for diagnostics and tests).
+    pub fn last_data_address(&self) -> Option<SocketAddr> {
+        self.last_data_address.lock().ok().and_then(|a| *a)
+    }
+
+    /// Lists a folder (`None`: the current one). Uses MLSD when the server offers it, else LIST; lines that
+    /// cannot be parsed are logged and skipped, and if LIST yields nothing usable NLST is tried.
+    pub fn list(&mut self, path: Option<&str>) -> Result<Vec<RemoteEntry>> {
+        let what = path.unwrap_or(".");
+        if self.mlsd.is_none() {
+            let features = self.ftp()?.feat().ok();
+            self.mlsd = Some(features.is_some_and(|f| f.keys().any(|k| k.eq_ignore_ascii_case("MLST"))));
+        }
+        if self.mlsd == Some(true) {
+            let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.mlsd(path))?;
+            return Ok(lines.iter().filter_map(|l| parse_mlsd_line(l)).collect());
+        }
+        let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.list(path))?;
+        let mut entries = Vec::with_capacity(lines.len());
+        let mut unparsed = 0;
+        for line in &lines {
+            match parse_list_line(line) {
+                Some(entry) => entries.push(entry),
+                None if line.trim_start().starts_with("total ") => {}
+                None => {
+                    unparsed += 1;
+                    log::warn!("{}: cannot parse the listing line {line:?} of {what}; skipping it", self.endpoint);
+                }
+            }
+        }
+        if entries.is_empty() && unparsed > 0 {
+            let names = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.nlst(path))?;
+            return Ok(names.iter().filter_map(|l| parse_nlst_line(l)).collect());
+        }
+        Ok(entries)
+    }
+
+    /// Uploads everything `reader` yields to `remote`, streaming through one fixed-size buffer. Returns the
+    /// number of bytes read from `reader`. `progress` is called with the running total after each block.
+    pub fn put(
+        &mut self,
+        reader: &mut dyn Read,
+        remote: &str,
+        transfer_type: TransferType,
+        mut progress: Option<&mut dyn FnMut(u64)>,
+    ) -> Result<u64> {
+        check_remote_path(remote)?;
+        self.set_transfer_type(transfer_type)?;
+        let mut stream = self.with_ftp(Phase::DataConnection, Some(remote), |ftp| ftp.put_with_stream(remote))?;
+        let mut buffer = vec![0u8; TRANSFER_BUFFER];
+        let mut crlf = CrlfEncoder::default();
+        let mut total = 0u64;
+        let sent: std::result::Result<(), (bool, io::Error)> = (|| {
+            loop {
+                let n = match reader.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err((true, e)),
+                };
+                let result = match transfer_type {
+                    TransferType::Binary => stream.write_all(&buffer[..n]),
+                    TransferType::Ascii => crlf.write(&buffer[..n], &mut stream),
+                };
+                result.map_err(|e| (false, e))?;
+                total += n as u64;
+                if let Some(report) = progress.as_mut() {
+                    report(total);
+                }
+            }
+            stream.flush().map_err(|e| (false, e))
+        })();
+        // Always end the transfer: the server's reply tells whether the file arrived (or why not).
+        let finished = stream.finish();
+        match sent {
+            Err((true, local)) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("reading the local data for {remote} failed after {total} bytes: {local}; the remote file is incomplete, delete or overwrite it"),
+                )
+                .with_source(local))
+            }
+            Err((false, network)) => {
+                return Err(self.transfer_failure(finished.err(), network, remote, "upload"));
+            }
+            Ok(()) => {}
+        }
+        finished.map_err(|e| self.fail(e, Phase::DataConnection, Some(remote)))?;
+        log::info!("uploaded {total} bytes to {remote}");
+        Ok(total)
+    }
+
+    /// Downloads `remote` into `writer`, streaming through one fixed-size buffer. Returns the number of bytes
+    /// written. `progress` is called with the running total after each block.
+    pub fn get(
+        &mut self,
+        remote: &str,
+        writer: &mut dyn Write,
+        transfer_type: TransferType,
+        mut progress: Option<&mut dyn FnMut(u64)>,
+    ) -> Result<u64> {
+        check_remote_path(remote)?;
+        self.set_transfer_type(transfer_type)?;
+        let mut stream = self.with_ftp(Phase::DataConnection, Some(remote), |ftp| ftp.retr_as_stream(remote))?;
+        let mut buffer = vec![0u8; TRANSFER_BUFFER];
+        let mut lf = CrlfDecoder::default();
+        let mut total = 0u64;
+        let received: std::result::Result<(), (bool, io::Error)> = (|| {
+            loop {
+                let n = match stream.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // A server that closes the data connection without TLS close_notify: the end of the data
+                    // is then confirmed (or not) by the server's transfer reply, checked below.
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        log::debug!("{remote}: data connection closed without TLS close_notify");
+                        break;
+                    }
+                    Err(e) => return Err((false, e)),
+                };
+                let written = match transfer_type {
+                    TransferType::Binary => writer.write_all(&buffer[..n]).map(|()| n),
+                    TransferType::Ascii => lf.write(&buffer[..n], writer),
+                };
+                total += written.map_err(|e| (true, e))? as u64;
+                if let Some(report) = progress.as_mut() {
+                    report(total);
+                }
+            }
+            if transfer_type == TransferType::Ascii {
+                total += lf.finish(writer).map_err(|e| (true, e))? as u64;
+            }
+            writer.flush().map_err(|e| (true, e))
+        })();
+        let finished = stream.finish();
+        match received {
+            Err((true, local)) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("writing the local copy of {remote} failed after {total} bytes: {local}"),
+                )
+                .with_source(local))
+            }
+            Err((false, network)) => return Err(self.transfer_failure(finished.err(), network, remote, "download")),
+            Ok(()) => {}
+        }
+        finished.map_err(|e| self.fail(e, Phase::DataConnection, Some(remote)))?;
+        log::info!("downloaded {total} bytes from {remote}");
+        Ok(total)
+    }
+
+    /// The size of a remote file in bytes (`SIZE`, in binary mode).
+    pub fn size(&mut self, remote: &str) -> Result<u64> {
+        check_remote_path(remote)?;
+        self.set_transfer_type(TransferType::Binary)?;
+        self.with_ftp(Phase::Command, Some(remote), |ftp| ftp.size(remote)).map(|n| n as u64)
+    }
+
+    /// Deletes a remote file.
+    pub fn delete(&mut self, remote: &str) -> Result<()> {
+        check_remote_path(remote)?;
+        self.with_ftp(Phase::Command, Some(remote), |ftp| ftp.rm(remote))
+    }
+
+    /// Renames (moves) a remote file.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        check_remote_path(from)?;
+        check_remote_path(to)?;
+        self.with_ftp(Phase::Command, Some(from), |ftp| ftp.rename(from, to))
+    }
+
+    /// Changes the current remote folder.
+    pub fn cwd(&mut self, path: &str) -> Result<()> {
+        check_remote_path(path)?;
+        self.with_ftp(Phase::Command, Some(path), |ftp| ftp.cwd(path))
+    }
+
+    /// The current remote folder.
+    pub fn pwd(&mut self) -> Result<String> {
+        self.with_ftp(Phase::Command, None, |ftp| ftp.pwd())
+    }
+
+    /// Keeps the session alive (`NOOP`).
+    pub fn noop(&mut self) -> Result<()> {
+        self.with_ftp(Phase::Command, None, |ftp| ftp.noop())
+    }
+
+    /// Ends the session cleanly (`QUIT`) and closes the connection.
+    pub fn quit(mut self) -> Result<()> {
+        let Some(mut ftp) = self.ftp.take() else { return Ok(()) };
+        ftp.quit().map_err(|e| classify(e, &self.failures, &self.endpoint, Phase::Command, None))
+    }
+
+    fn ftp(&mut self) -> Result<&mut FtpStream> {
+        self.ftp.as_mut().ok_or_else(|| Error::new(ErrorKind::Internal, "the session is already closed"))
+    }
+
+    fn with_ftp<T>(
+        &mut self,
+        phase: Phase,
+        path: Option<&str>,
+        op: impl FnOnce(&mut FtpStream) -> suppaftp::FtpResult<T>,
+    ) -> Result<T> {
+        let result = op(self.ftp()?);
+        result.map_err(|e| self.fail(e, phase, path))
+    }
+
+    fn fail(&self, error: FtpError, phase: Phase, path: Option<&str>) -> Error {
+        let error = classify(error, &self.failures, &self.endpoint, phase, path);
+        if error.kind() == ErrorKind::Authentication {
+            return login_refused(error, &self.endpoint, &self.username, self.username_source);
+        }
+        error
+    }
+
+    /// A transfer whose data connection failed: the server's reply (e.g. 522, 426) explains it better than the
+    /// socket error, so it wins when there is one.
+    fn transfer_failure(&self, reply: Option<FtpError>, network: io::Error, remote: &str, what: &str) -> Error {
+        if let Some(reply @ FtpError::UnexpectedResponse(_)) = reply {
+            return self.fail(reply, Phase::DataConnection, Some(remote));
+        }
+        if let Some(tls) = network.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            return crate::tls::describe_tls_error(tls, &self.endpoint.to_string(), None, self.endpoint.generation() == Generation::Legacy)
+                .context(format!("{what} of {remote}: data connection"));
+        }
+        network_error(&network, &self.endpoint.to_string(), Phase::DataConnection)
+            .context(format!("{what} of {remote}"))
+            .with_source(network)
+    }
+
+    fn set_transfer_type(&mut self, transfer_type: TransferType) -> Result<()> {
+        if self.transfer_type == Some(transfer_type) {
+            return Ok(());
+        }
+        let file_type = match transfer_type {
+            TransferType::Binary => FileType::Binary,
+            TransferType::Ascii => FileType::Ascii(FormatControl::Default),
+        };
+        self.with_ftp(Phase::Command, None, |ftp| ftp.transfer_type(file_type))?;
+        self.transfer_type = Some(transfer_type);
+        Ok(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(mut ftp) = self.ftp.take() {
+            // Best effort: a short wait, as nobody can act on the answer.
+            let short = Some(self.timeouts.io.min(Duration::from_secs(3)));
+            let _ = ftp.get_ref().set_read_timeout(short);
+            if let Err(e) = ftp.quit() {
+                log::debug!("QUIT on closing the session with {} failed: {e}", self.endpoint);
+            }
+        }
+    }
+}
+
+/// The user name, where it came from, and the password to send.
+fn login_credentials(config: &SessionConfig) -> Result<(String, UsernameSource, Secret)> {
+    let given = |name: &Option<String>| -> Result<Option<String>> {
+        match name {
+            Some(name) if name.trim().is_empty() || name.contains(['\r', '\n']) => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the user name is empty or contains a line break; give the gateway user name, e.g. CVR_12345678_UID_9876543210",
+            )),
+            Some(name) => Ok(Some(name.trim().to_owned())),
+            None => Ok(None),
+        }
+    };
+    match &config.login {
+        Login::Password { username, password } => {
+            if password.expose().contains(['\r', '\n']) {
+                return Err(Error::new(ErrorKind::InvalidArgument, "the password contains a line break; check the password file"));
+            }
+            match given(username)? {
+                Some(name) => Ok((name, UsernameSource::Given, password.clone())),
+                None => {
+                    let name = config.identity.username().map_err(|e| {
+                        e.context("cannot derive the gateway user name from the certificate; give it explicitly (--username)")
+                    })?;
+                    Ok((name, UsernameSource::Certificate, password.clone()))
+                }
+            }
+        }
+        Login::CertificateOnly { username } => {
+            let placeholder = Secret::new("skat-gateway");
+            if let Some(name) = given(username)? {
+                return Ok((name, UsernameSource::Given, placeholder));
+            }
+            match config.identity.username() {
+                Ok(name) => Ok((name, UsernameSource::Certificate, placeholder)),
+                Err(_) => Ok(("anonymous".to_owned(), UsernameSource::Anonymous, placeholder)),
+            }
+        }
+    }
+}
+
+/// Picks the TLS backend: rustls always for the new gateway; OpenSSL for the legacy gateway when the
+/// `legacy-tls` feature is built in (the legacy gateway speaks TLS 1.0, which rustls does not implement).
+fn tls_backend(config: &SessionConfig) -> Result<Backend> {
+    #[cfg(feature = "legacy-tls")]
+    if config.endpoint.generation() == Generation::Legacy {
+        return Ok(Backend::OpenSsl(legacy::LegacyTls::new(&config.identity, &config.tls)?));
+    }
+    Ok(Backend::Rustls(crate::tls::client_config(&config.identity, &config.tls)?))
+}
+
+fn open_control_connection(endpoint: &Endpoint, timeouts: Timeouts) -> Result<TcpStream> {
+    let server = endpoint.to_string();
+    let addresses: Vec<SocketAddr> = (endpoint.host(), endpoint.port())
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::HostNotFound,
+                format!("cannot resolve the host {} ({e}); check the host name and this machine's DNS", endpoint.host()),
+            )
+            .with_source(e)
+        })?
+        .collect();
+    if addresses.is_empty() {
+        return Err(Error::new(ErrorKind::HostNotFound, format!("the host {} has no address", endpoint.host())));
+    }
+    let mut last_error = None;
+    for address in &addresses {
+        match TcpStream::connect_timeout(address, timeouts.connect) {
+            Ok(stream) => {
+                configure_socket(&stream, timeouts).map_err(|e| network_error(&e, &server, Phase::ControlConnect))?;
+                log::debug!("connected to {server} ({address})");
+                return Ok(stream);
+            }
+            Err(e) => {
+                log::debug!("connecting to {address} failed: {e}");
+                last_error = Some(e);
+            }
+        }
+    }
+    let error = last_error.unwrap_or_else(|| io::Error::other("no address to connect to"));
+    Err(network_error(&error, &server, Phase::ControlConnect).with_source(error))
+}
+
+fn configure_socket(stream: &TcpStream, timeouts: Timeouts) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(timeouts.io))?;
+    stream.set_write_timeout(Some(timeouts.io))
+}
+
+/// Opens passive data connections ourselves: to the control connection's peer (whatever address the 227
+/// reply names), with a connect time-out, TCP_NODELAY and read/write time-outs.
+fn data_socket_builder(
+    peer: IpAddr,
+    expected_ports: Option<std::ops::RangeInclusive<u16>>,
+    timeouts: Timeouts,
+    failures: FailureSlot,
+    last_address: Arc<Mutex<Option<SocketAddr>>>,
+) -> impl Fn(SocketAddr) -> suppaftp::FtpResult<TcpStream> + Send + Sync + 'static {
+    move |offered: SocketAddr| {
+        let target = SocketAddr::new(peer, offered.port());
+        if offered.ip() != peer {
+            log::debug!("the server named {} for the data connection; using the control peer {peer} instead", offered.ip());
+        }
+        if let Some(range) = &expected_ports {
+            if !range.contains(&offered.port()) {
+                log::warn!(
+                    "the server chose data port {} outside the expected range {}-{}; a firewall that only opens \
+                     that range will block it",
+                    offered.port(),
+                    range.start(),
+                    range.end()
+                );
+            }
+        }
+        if let Ok(mut slot) = last_address.lock() {
+            *slot = Some(target);
+        }
+        let connected = TcpStream::connect_timeout(&target, timeouts.connect).and_then(|stream| {
+            configure_socket(&stream, timeouts)?;
+            Ok(stream)
+        });
+        connected.map_err(|e| {
+            let mut error = network_error(&e, &target.to_string(), Phase::DataConnection);
+            if matches!(error.kind(), ErrorKind::Timeout | ErrorKind::ConnectionRefused) {
+                error = error.context(format!(
+                    "passive data port {} not reachable (a firewall must allow outgoing connections to the gateway's data ports)",
+                    target.port()
+                ));
+            }
+            failures.record(error);
+            FtpError::ConnectionError(e)
+        })
+    }
+}
+
+/// A network failure, with the server and the phase.
+fn network_error(error: &io::Error, server: &str, phase: Phase) -> Error {
+    use io::ErrorKind as K;
+    match error.kind() {
+        K::ConnectionRefused => Error::new(
+            ErrorKind::ConnectionRefused,
+            format!("{server} refused the {phase}: nothing listens there; check host and port (new gateway 6381, legacy 6371)"),
+        ),
+        K::TimedOut | K::WouldBlock => Error::new(
+            ErrorKind::Timeout,
+            format!("{server} did not answer in time during the {phase}; check the network and firewall, or raise the time-out"),
+        ),
+        K::NotFound | K::AddrNotAvailable => {
+            Error::new(ErrorKind::HostNotFound, format!("cannot reach {server} for the {phase}: {error}"))
+        }
+        _ => Error::new(ErrorKind::ConnectionLost, format!("the {phase} with {server} broke off: {error}")),
+    }
+}
+
+/// Maps a suppaftp error to ours: the full error recorded by our hooks first, then the server's reply.
+fn classify(error: FtpError, failures: &FailureSlot, endpoint: &Endpoint, phase: Phase, path: Option<&str>) -> Error {
+    if let Some(recorded) = failures.take() {
+        return recorded;
+    }
+    let server = endpoint.to_string();
+    match error {
+        FtpError::UnexpectedResponse(response) => {
+            let text = String::from_utf8_lossy(&response.body).trim_end().to_owned();
+            // The body starts with the code, which is the reliable source: suppaftp's `Status` maps codes it
+            // does not know (such as 522) to 0.
+            let code = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| response.status.code());
+            let words = text.get(4..).unwrap_or(&text).trim().to_owned();
+            reply_error(code, &words, &server, phase, path).with_reply(code, words)
+        }
+        FtpError::ConnectionError(io_error) => {
+            if let Some(tls) = io_error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                let legacy = endpoint.generation() == Generation::Legacy;
+                return crate::tls::describe_tls_error(tls, &server, None, legacy).context(format!("{phase}"));
+            }
+            let mut error = network_error(&io_error, &server, phase);
+            if phase == Phase::Greeting && error.kind() == ErrorKind::Timeout {
+                error = Error::new(
+                    ErrorKind::Timeout,
+                    format!("{server} accepted the connection but sent no FTP greeting in time; is it an FTPS server (explicit, AUTH TLS)?"),
+                );
+            }
+            error.with_source(io_error)
+        }
+        FtpError::SecureError(text) => Error::new(ErrorKind::Tls, format!("TLS with {server} failed: {text}")),
+        FtpError::BadResponse => {
+            Error::new(ErrorKind::UnexpectedReply, format!("{server} sent a malformed reply during the {phase}"))
+        }
+        FtpError::InvalidAddress(e) => {
+            Error::new(ErrorKind::UnexpectedReply, format!("{server} sent an invalid address during the {phase}: {e}"))
+        }
+        FtpError::DataConnectionAlreadyOpen => {
+            Error::new(ErrorKind::Internal, "a data connection was still open (a transfer was not finished)")
+        }
+    }
+}
+
+/// The error for an FTP reply code outside the expected ones.
+fn reply_error(code: u32, text: &str, server: &str, phase: Phase, path: Option<&str>) -> Error {
+    let subject = path.map(|p| format!("{p}: ")).unwrap_or_default();
+    let lower = text.to_ascii_lowercase();
+    match code {
+        530 => Error::new(ErrorKind::Authentication, format!("{server} refused the login ({code} {text})")),
+        522 => Error::new(
+            ErrorKind::TlsSessionReuseRequired,
+            format!(
+                "{subject}{server} requires the data connection to resume the control connection's TLS session \
+                 ({code} {text}) and this one did not; this client always resumes, so something between here \
+                 and the server (a TLS-inspecting proxy) breaks the session; please report it with a -vv log"
+            ),
+        ),
+        534 | 431 if phase == Phase::TlsHandshake => Error::new(
+            ErrorKind::Tls,
+            format!("{server} refused explicit FTPS (AUTH TLS: {code} {text}); check host and port"),
+        ),
+        500 | 502 | 504 if phase == Phase::TlsHandshake => Error::new(
+            ErrorKind::Tls,
+            format!("{server} does not support explicit FTPS (AUTH TLS: {code} {text}); check host and port"),
+        ),
+        553 => Error::new(
+            ErrorKind::PermissionDenied,
+            format!("{subject}the server does not allow this name or location ({code} {text}); upload only into a service folder you may use, with a plain file name"),
+        ),
+        550 | 450 => {
+            let denied = ["permission", "denied", "not allowed", "access", "forbidden"].iter().any(|w| lower.contains(w));
+            let missing = ["no such", "not found", "not exist", "doesn't exist", "failed to open", "failed to change"]
+                .iter()
+                .any(|w| lower.contains(w));
+            if denied || (!missing && phase == Phase::DataConnection && lower.contains("create")) {
+                Error::new(
+                    ErrorKind::PermissionDenied,
+                    format!("{subject}the server refused the operation ({code} {text}); check that this certificate may use that folder"),
+                )
+            } else {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("{subject}no such file or folder on {server}, or it may not be used ({code} {text}); list the folder to check the name"),
+                )
+            }
+        }
+        421 => Error::new(ErrorKind::ConnectionLost, format!("{server} closed the session ({code} {text}); connect again")),
+        425 => Error::new(
+            ErrorKind::ConnectionLost,
+            format!("{subject}{server} could not open the data connection ({code} {text}); a firewall may block the passive data ports"),
+        ),
+        426 => Error::new(
+            ErrorKind::ConnectionLost,
+            format!("{subject}the transfer was aborted by {server} ({code} {text}); try again"),
+        ),
+        452 | 552 => Error::new(
+            ErrorKind::UnexpectedReply,
+            format!("{subject}{server} has no room for the file ({code} {text}); try later or contact the agency"),
+        ),
+        _ => Error::new(
+            ErrorKind::UnexpectedReply,
+            format!("{subject}{server} answered {code} {text} during the {phase}"),
+        ),
+    }
+}
+
+fn login_refused(error: Error, endpoint: &Endpoint, username: &str, source: UsernameSource) -> Error {
+    let origin = match source {
+        UsernameSource::Certificate => "derived from the certificate; if the agency registered another name, give it with --username",
+        UsernameSource::Given => "as given; check it against the name the agency registered",
+        UsernameSource::Anonymous => "anonymous, as the certificate implies no gateway user name",
+    };
+    let reply = error.server_reply().map(|r| format!(" ({r})")).unwrap_or_default();
+    let mut refined = Error::new(
+        ErrorKind::Authentication,
+        format!(
+            "{endpoint} refused the login as {username} (user name {origin}){reply}; check the password and that \
+             the certificate is registered with the agency for this user name and environment"
+        ),
+    );
+    if let Some(r) = error.server_reply() {
+        refined = refined.with_reply(r.code, r.text.clone());
+    }
+    refined.with_source(error)
+}
+
+fn check_remote_path(path: &str) -> Result<()> {
+    if path.is_empty() || path.contains(['\r', '\n', '\0']) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("the remote path {path:?} is empty or contains a line break or NUL; give a plain path"),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns bare LF into CRLF for ASCII uploads, across buffer boundaries.
+#[derive(Default)]
+struct CrlfEncoder {
+    last_was_cr: bool,
+    out: Vec<u8>,
+}
+
+impl CrlfEncoder {
+    fn write(&mut self, data: &[u8], sink: &mut dyn Write) -> io::Result<()> {
+        self.out.clear();
+        for &byte in data {
+            if byte == b'\n' && !self.last_was_cr {
+                self.out.push(b'\r');
+            }
+            self.out.push(byte);
+            self.last_was_cr = byte == b'\r';
+        }
+        sink.write_all(&self.out)
+    }
+}
+
+/// Turns CRLF into the local line end for ASCII downloads (LF on Unix; unchanged on Windows), across buffer
+/// boundaries. Returns the bytes written.
+#[derive(Default)]
+struct CrlfDecoder {
+    pending_cr: bool,
+    out: Vec<u8>,
+}
+
+impl CrlfDecoder {
+    fn write(&mut self, data: &[u8], sink: &mut dyn Write) -> io::Result<usize> {
+        if cfg!(windows) {
+            sink.write_all(data)?;
+            return Ok(data.len());
+        }
+        self.out.clear();
+        for &byte in data {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if byte != b'\n' {
+                    self.out.push(b'\r');
+                }
+            }
+            if byte == b'\r' {
+                self.pending_cr = true;
+            } else {
+                self.out.push(byte);
+            }
+        }
+        sink.write_all(&self.out)?;
+        Ok(self.out.len())
+    }
+
+    fn finish(&mut self, sink: &mut dyn Write) -> io::Result<usize> {
+        if std::mem::take(&mut self.pending_cr) {
+            sink.write_all(b"\r")?;
+            return Ok(1);
+        }
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Session>();
+    }
+
+    #[test]
+    fn crlf_round_trip_across_buffers() {
+        let mut enc = CrlfEncoder::default();
+        let mut wire = Vec::new();
+        enc.write(b"a\nb\r", &mut wire).unwrap();
+        enc.write(b"\nc\n", &mut wire).unwrap();
+        assert_eq!(wire, b"a\r\nb\r\nc\r\n");
+        let mut dec = CrlfDecoder::default();
+        let mut local = Vec::new();
+        let mut n = dec.write(&wire[..5], &mut local).unwrap();
+        n += dec.write(&wire[5..], &mut local).unwrap();
+        n += dec.finish(&mut local).unwrap();
+        if !cfg!(windows) {
+            assert_eq!(local, b"a\nb\nc\n");
+        }
+        assert_eq!(n, local.len());
+    }
+
+    #[test]
+    fn reply_codes_map_to_kinds() {
+        let e = reply_error(550, "Failed to open file.", "h:1", Phase::DataConnection, Some("out/x.xml"));
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.message().contains("out/x.xml"));
+        let e = reply_error(550, "Permission denied.", "h:1", Phase::DataConnection, Some("in/x.xml"));
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        let e = reply_error(553, "Could not create file.", "h:1", Phase::DataConnection, Some("in/x.xml"));
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        let e = reply_error(522, "SSL connection failed: session reuse required", "h:1", Phase::DataConnection, None);
+        assert_eq!(e.kind(), ErrorKind::TlsSessionReuseRequired);
+    }
+
+    #[test]
+    fn remote_paths_without_line_breaks() {
+        assert!(check_remote_path("out/a.xml").is_ok());
+        assert_eq!(check_remote_path("a\r\nDELE b").unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(check_remote_path("").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+}

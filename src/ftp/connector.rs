@@ -1,0 +1,274 @@
+//! The TLS layer under suppaftp: our own `TlsConnector`/`TlsStream` pair.
+//!
+//! suppaftp's ready-made `RustlsConnector` turns every TLS failure into a string and defers the handshake to
+//! the first read. We need more: the control connection's handshake happens right away (so a refused client
+//! certificate is reported as a TLS failure, not as a broken `PBSZ`), the rustls error is kept so that the user
+//! learns *why* (protocol version, unknown CA, host name, client certificate), and one stream type carries
+//! both backends (rustls, and OpenSSL for the legacy gateway with the `legacy-tls` feature) so the session
+//! code exists once. Data connections keep the lazy handshake: the server answers a failed data handshake
+//! (e.g. `522` for a missing session reuse) on the control connection, which is read when the transfer ends.
+
+use crate::error::{Error, ErrorKind};
+use crate::tls::{describe_tls_error, OfferedVersion};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use suppaftp::{FtpError, FtpResult, TlsConnector, TlsStream};
+
+/// Where the hooks that suppaftp calls (TLS connector, passive data-socket builder) leave the full error of
+/// a failure, since suppaftp itself only passes a string or a bare `io::Error` on.
+#[derive(Clone, Default)]
+pub(crate) struct FailureSlot(Arc<Mutex<Option<Error>>>);
+
+impl FailureSlot {
+    pub(crate) fn record(&self, error: Error) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(error);
+        }
+    }
+
+    pub(crate) fn take(&self) -> Option<Error> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// How TLS is spoken on this session's connections.
+pub(crate) enum Backend {
+    Rustls(Arc<ClientConfig>),
+    #[cfg(feature = "legacy-tls")]
+    OpenSsl(super::legacy::LegacyTls),
+}
+
+pub(crate) struct GatewayTlsConnector {
+    backend: Backend,
+    /// host:port, for messages.
+    server: String,
+    legacy_endpoint: bool,
+    failures: FailureSlot,
+    /// The first connection secured is the control connection; the later ones are data connections.
+    control_secured: AtomicBool,
+}
+
+impl GatewayTlsConnector {
+    pub(crate) fn new(backend: Backend, server: String, legacy_endpoint: bool, failures: FailureSlot) -> Self {
+        GatewayTlsConnector { backend, server, legacy_endpoint, failures, control_secured: AtomicBool::new(false) }
+    }
+
+    fn fail(&self, error: Error) -> FtpError {
+        let text = error.message().to_owned();
+        self.failures.record(error);
+        FtpError::SecureError(text)
+    }
+}
+
+impl fmt::Debug for GatewayTlsConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayTlsConnector").field("server", &self.server).finish_non_exhaustive()
+    }
+}
+
+impl TlsConnector for GatewayTlsConnector {
+    type Stream = GatewayTlsStream;
+
+    fn connect(&self, domain: &str, mut socket: TcpStream) -> FtpResult<GatewayTlsStream> {
+        let is_control = !self.control_secured.swap(true, Ordering::SeqCst);
+        match &self.backend {
+            Backend::Rustls(config) => {
+                let name = ServerName::try_from(domain.to_owned()).map_err(|e| {
+                    self.fail(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("{domain:?} is not a valid host name for TLS ({e})"),
+                    ))
+                })?;
+                let mut connection = ClientConnection::new(Arc::clone(config), name)
+                    .map_err(|e| self.fail(Error::new(ErrorKind::Tls, format!("cannot start TLS with {}: {e}", self.server))))?;
+                if is_control {
+                    let mut sniffer = HelloSniffer { socket: &mut socket, seen: Vec::with_capacity(11) };
+                    while connection.is_handshaking() {
+                        if let Err(error) = connection.complete_io(&mut sniffer) {
+                            let offered = sniffer.offered_version();
+                            return Err(self.fail(describe_handshake_failure(&error, &self.server, offered, self.legacy_endpoint)));
+                        }
+                    }
+                    if let Some(version) = connection.protocol_version() {
+                        log::debug!("TLS with {}: {version:?}, {:?}", self.server, connection.negotiated_cipher_suite().map(|s| s.suite()));
+                    }
+                } else {
+                    log::trace!("data connection TLS to {} (handshake on first use, resuming the session)", self.server);
+                }
+                Ok(GatewayTlsStream { inner: TlsInner::Rustls(Box::new(StreamOwned::new(connection, socket))), shutdown: true })
+            }
+            #[cfg(feature = "legacy-tls")]
+            Backend::OpenSsl(legacy) => {
+                let stream = legacy
+                    .connect(domain, socket, is_control, &self.server)
+                    .map_err(|e| self.fail(e))?;
+                Ok(GatewayTlsStream { inner: TlsInner::OpenSsl(Box::new(stream)), shutdown: true })
+            }
+        }
+    }
+}
+
+/// Explains a failed control-connection handshake.
+pub(crate) fn describe_handshake_failure(
+    error: &io::Error,
+    server: &str,
+    offered: Option<OfferedVersion>,
+    legacy: bool,
+) -> Error {
+    if let Some(tls) = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        return describe_tls_error(tls, server, offered, legacy);
+    }
+    match error.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
+            ErrorKind::Timeout,
+            format!("the TLS handshake with {server} timed out; the server may not speak FTPS on this port"),
+        ),
+        _ => Error::new(
+            ErrorKind::ConnectionLost,
+            format!(
+                "{server} closed the connection during the TLS handshake ({error}); it may have refused our TLS \
+                 version or our client certificate"
+            ),
+        ),
+    }
+    .with_source(io::Error::new(error.kind(), error.to_string()))
+}
+
+/// Passes the socket through and keeps the first bytes the server sends: the ServerHello's record header
+/// and version, so that a refused version can be named ("the server offered TLS 1.0").
+struct HelloSniffer<'a> {
+    socket: &'a mut TcpStream,
+    seen: Vec<u8>,
+}
+
+impl HelloSniffer<'_> {
+    fn offered_version(&self) -> Option<OfferedVersion> {
+        // TLS record: type 22 (handshake), version(2), length(2); handshake: type 2 (ServerHello), length(3),
+        // then the server's version (2).
+        match self.seen.as_slice() {
+            [22, _, _, _, _, 2, _, _, _, major, minor, ..] => Some(OfferedVersion(*major, *minor)),
+            // A bare alert record still carries the record version the server speaks.
+            [21, major, minor, ..] => Some(OfferedVersion(*major, *minor)),
+            _ => None,
+        }
+    }
+}
+
+impl Read for HelloSniffer<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.socket.read(buf)?;
+        let room = 11usize.saturating_sub(self.seen.len()).min(n);
+        self.seen.extend_from_slice(&buf[..room]);
+        Ok(n)
+    }
+}
+
+impl Write for HelloSniffer<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.socket.flush()
+    }
+}
+
+/// A TLS connection of either backend.
+#[derive(Debug)]
+pub enum TlsInner {
+    Rustls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    #[cfg(feature = "legacy-tls")]
+    OpenSsl(Box<openssl::ssl::SslStream<TcpStream>>),
+}
+
+impl Read for TlsInner {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            TlsInner::Rustls(s) => s.read(buf),
+            #[cfg(feature = "legacy-tls")]
+            TlsInner::OpenSsl(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for TlsInner {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            TlsInner::Rustls(s) => s.write(buf),
+            #[cfg(feature = "legacy-tls")]
+            TlsInner::OpenSsl(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            TlsInner::Rustls(s) => s.flush(),
+            #[cfg(feature = "legacy-tls")]
+            TlsInner::OpenSsl(s) => s.flush(),
+        }
+    }
+}
+
+/// The stream suppaftp keeps for the control connection and hands out for data connections. Dropping it ends
+/// TLS properly (close_notify), which servers check before they confirm an upload.
+#[derive(Debug)]
+pub struct GatewayTlsStream {
+    inner: TlsInner,
+    shutdown: bool,
+}
+
+impl TlsStream for GatewayTlsStream {
+    type InnerStream = TlsInner;
+
+    fn tcp_stream(mut self) -> FtpResult<TcpStream> {
+        self.shutdown = false;
+        self.get_ref().try_clone().map_err(FtpError::ConnectionError)
+    }
+
+    fn get_ref(&self) -> &TcpStream {
+        match &self.inner {
+            TlsInner::Rustls(s) => s.get_ref(),
+            #[cfg(feature = "legacy-tls")]
+            TlsInner::OpenSsl(s) => s.get_ref(),
+        }
+    }
+
+    fn mut_ref(&mut self) -> &mut TlsInner {
+        &mut self.inner
+    }
+}
+
+impl Drop for GatewayTlsStream {
+    fn drop(&mut self) {
+        if !self.shutdown {
+            return;
+        }
+        match &mut self.inner {
+            TlsInner::Rustls(s) => {
+                if s.conn.is_handshaking() {
+                    // Nothing was exchanged (or the handshake failed): there is no session to close.
+                    return;
+                }
+                if let Err(e) = s.flush() {
+                    log::debug!("flushing TLS before close failed: {e}");
+                }
+                s.conn.send_close_notify();
+                while s.conn.wants_write() {
+                    if let Err(e) = s.conn.write_tls(&mut s.sock) {
+                        log::debug!("sending TLS close_notify failed: {e}");
+                        break;
+                    }
+                }
+            }
+            #[cfg(feature = "legacy-tls")]
+            TlsInner::OpenSsl(s) => {
+                if let Err(e) = s.shutdown() {
+                    log::debug!("sending TLS close_notify failed: {e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Directory listings: MLSD facts (RFC 3659) where the server offers them, else the `ls -l`-style LIST output
+//! that vsftpd and most gateways send, with the names-only NLST as the last resort.
+
+use std::str::FromStr;
+
+/// One entry of a remote folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteEntry {
+    /// The entry's name (no folder part).
+    pub name: String,
+    pub is_dir: bool,
+    /// The size in bytes, when the listing tells it (NLST does not; MLSD may omit it for folders).
+    pub size: Option<u64>,
+}
+
+/// Parses one MLSD line: `fact=value;fact=value; name`. Returns `None` for the `.`/`..` entries (`cdir`,
+/// `pdir`) and for lines that are not MLSD at all.
+pub fn parse_mlsd_line(line: &str) -> Option<RemoteEntry> {
+    // Facts never contain a space; the name starts after the first one and may contain anything.
+    let (facts, name) = line.split_once(' ')?;
+    if name.is_empty() {
+        return None;
+    }
+    let mut is_dir = false;
+    let mut size = None;
+    for fact in facts.split(';').filter(|f| !f.is_empty()) {
+        let (key, value) = fact.split_once('=')?;
+        match key.to_ascii_lowercase().as_str() {
+            "type" => match value.to_ascii_lowercase().as_str() {
+                "cdir" | "pdir" => return None,
+                "dir" => is_dir = true,
+                _ => {}
+            },
+            "size" | "sizd" => size = value.parse().ok(),
+            _ => {}
+        }
+    }
+    Some(RemoteEntry { name: name.to_owned(), is_dir, size })
+}
+
+/// Parses one LIST line (Unix `ls -l` or DOS/IIS style). Returns `None` for `total N`, `.`, `..` and lines
+/// that cannot be understood (the caller logs them).
+pub fn parse_list_line(line: &str) -> Option<RemoteEntry> {
+    let trimmed = line.trim_end();
+    if trimmed.is_empty() || trimmed.starts_with("total ") {
+        return None;
+    }
+    let file = suppaftp::list::File::from_str(trimmed).ok()?;
+    let name = file.name().to_owned();
+    if name == "." || name == ".." || name.is_empty() {
+        return None;
+    }
+    Some(RemoteEntry {
+        name,
+        is_dir: file.is_directory(),
+        size: if file.is_directory() { None } else { Some(file.size() as u64) },
+    })
+}
+
+/// Parses one NLST line: a bare name, or a path (some servers repeat the folder) of which the last part counts.
+pub fn parse_nlst_line(line: &str) -> Option<RemoteEntry> {
+    let trimmed = line.trim_end_matches(['\r', '\n']);
+    let name = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    if name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    Some(RemoteEntry { name: name.to_owned(), is_dir: false, size: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mlsd_lines() {
+        assert_eq!(
+            parse_mlsd_line("type=file;size=1234;modify=20201210143002; status_a b;c.xml"),
+            Some(RemoteEntry { name: "status_a b;c.xml".into(), is_dir: false, size: Some(1234) })
+        );
+        assert_eq!(
+            parse_mlsd_line("Type=dir;Modify=20201210143002; FTPSGW.Heartbeat"),
+            Some(RemoteEntry { name: "FTPSGW.Heartbeat".into(), is_dir: true, size: None })
+        );
+        assert_eq!(parse_mlsd_line("type=cdir; ."), None);
+        assert_eq!(parse_mlsd_line("type=pdir; .."), None);
+        assert_eq!(parse_mlsd_line("garbage"), None);
+    }
+
+    #[test]
+    fn list_lines() {
+        assert_eq!(
+            parse_list_line("-rw-------    1 1000     1000         4096 Nov 28 15:01 ping.xml"),
+            Some(RemoteEntry { name: "ping.xml".into(), is_dir: false, size: Some(4096) })
+        );
+        assert_eq!(
+            parse_list_line("drwxr-xr-x    2 0        0               6 Jan 01  2024 out"),
+            Some(RemoteEntry { name: "out".into(), is_dir: true, size: None })
+        );
+        assert_eq!(
+            parse_list_line("-rw-r--r--    1 ftp      ftp      107374182400 Nov 28 15:01 a file with spaces.xml"),
+            Some(RemoteEntry { name: "a file with spaces.xml".into(), is_dir: false, size: Some(107374182400) })
+        );
+        assert_eq!(
+            parse_list_line("10-20-20  02:30PM       <DIR>          Manifest.AfgangsdeklarationOpret"),
+            Some(RemoteEntry { name: "Manifest.AfgangsdeklarationOpret".into(), is_dir: true, size: None })
+        );
+        assert_eq!(parse_list_line("total 12"), None);
+        assert_eq!(parse_list_line("drwxr-xr-x    2 0 0 6 Jan 01  2024 ."), None);
+    }
+
+    #[test]
+    fn nlst_lines() {
+        assert_eq!(parse_nlst_line("out/status_1.xml").map(|e| e.name), Some("status_1.xml".into()));
+        assert_eq!(parse_nlst_line("ping.xml").map(|e| e.name), Some("ping.xml".into()));
+        assert_eq!(parse_nlst_line(".."), None);
+    }
+}
