@@ -291,3 +291,108 @@ fn peak_rss_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+// --- the CLI's low-level commands, run as a user would
+
+fn cli(server: &Vsftpd, args: &[&str]) -> std::process::Output {
+    let pki = server.pki();
+    let port = server.port().to_string();
+    std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(args)
+        .args(["--host", "127.0.0.1", "--port", &port, "--timeout", "20"])
+        .arg("--cert")
+        .arg(&pki.client_cert)
+        .arg("--key")
+        .arg(&pki.client_key)
+        .arg("--ca-file")
+        .arg(&pki.ca_cert)
+        .env("SKAT_GATEWAY_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run skat-gateway")
+}
+
+#[track_caller]
+fn assert_exit(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn cli_put_ls_get_rm() {
+    let server = Vsftpd::start();
+    let work = server.dir().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let local = work.join("declaration.xml");
+    let content = pattern(200_000);
+    std::fs::write(&local, &content).unwrap();
+
+    let put = cli(&server, &["put", local.to_str().unwrap()]);
+    assert_exit(&put, 0);
+    assert!(put.stderr.is_empty(), "no progress bar or chatter when stderr is not a terminal: {}", String::from_utf8_lossy(&put.stderr));
+    assert_eq!(std::fs::read(server.root().join("declaration.xml")).unwrap(), content);
+
+    let ls = cli(&server, &["ls"]);
+    assert_exit(&ls, 0);
+    assert_eq!(String::from_utf8_lossy(&ls.stdout), "      200000  declaration.xml\n");
+
+    let copy = work.join("copy.xml");
+    let get = cli(&server, &["get", "declaration.xml", copy.to_str().unwrap()]);
+    assert_exit(&get, 0);
+    assert_eq!(std::fs::read(&copy).unwrap(), content);
+
+    let rm = cli(&server, &["rm", "declaration.xml"]);
+    assert_exit(&rm, 0);
+    assert!(!server.root().join("declaration.xml").exists());
+}
+
+#[test]
+fn cli_failures_give_documented_exit_codes_and_leave_no_partial_file() {
+    let server = Vsftpd::start();
+    let work = server.dir().join("work");
+    std::fs::create_dir(&work).unwrap();
+
+    // A missing remote file: exit 8, and nothing (not even a temporary file) left behind.
+    let get = cli(&server, &["get", "missing.xml", work.to_str().unwrap()]);
+    assert_exit(&get, 8);
+    assert!(String::from_utf8_lossy(&get.stderr).contains("missing.xml"));
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "no file written");
+
+    // A wrong password: exit 7, the password never printed.
+    let pki = server.pki();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(["ls", "--host", "127.0.0.1", "--port", &server.port().to_string()])
+        .arg("--cert")
+        .arg(&pki.client_cert)
+        .arg("--key")
+        .arg(&pki.client_key)
+        .arg("--ca-file")
+        .arg(&pki.ca_cert)
+        .env("SKAT_GATEWAY_PASSWORD", "wrong-password-77")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_exit(&output, 7);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(USERNAME) && !stderr.contains("wrong-password-77"), "{stderr}");
+
+    // No password at all and no terminal to ask on: a usage error naming the ways to give one.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(["ls", "--host", "127.0.0.1", "--port", &server.port().to_string()])
+        .arg("--cert")
+        .arg(&pki.client_cert)
+        .arg("--key")
+        .arg(&pki.client_key)
+        .env_remove("SKAT_GATEWAY_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_exit(&output, 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SKAT_GATEWAY_PASSWORD") && stderr.contains("--password-file"), "{stderr}");
+}

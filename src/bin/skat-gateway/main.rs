@@ -7,8 +7,10 @@ use clap::{Parser, Subcommand};
 use gateway::{Error, ErrorKind};
 use std::process::ExitCode;
 
+mod connect;
 mod identity;
 mod secrets;
+mod transfer;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -44,6 +46,14 @@ enum Command {
     /// Inspect a certificate or export its public part for registration with the agency.
     #[command(subcommand)]
     Identity(identity::IdentityCommand),
+    /// List a remote folder: size and name per line, folders end in /.
+    Ls(transfer::LsArgs),
+    /// Upload one file under the name given (low level: no unique name, nothing journaled).
+    Put(transfer::PutArgs),
+    /// Download one file; it appears under its final name only when complete.
+    Get(transfer::GetArgs),
+    /// Delete one remote file.
+    Rm(transfer::RmArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +61,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Identity(cmd) => identity::run(cmd),
+        Command::Ls(args) => transfer::ls(args),
+        Command::Put(args) => transfer::put(args, cli.quiet),
+        Command::Get(args) => transfer::get(args, cli.quiet),
+        Command::Rm(args) => transfer::rm(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
