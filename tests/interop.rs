@@ -8,3 +8,9 @@ mod vsftpd;
 
 #[path = "interop/harness.rs"]
 mod harness;
+
+#[path = "interop/connect_trace.rs"]
+mod connect_trace;
+
+#[path = "interop/session.rs"]
+mod session;
