@@ -396,3 +396,41 @@ fn cli_failures_give_documented_exit_codes_and_leave_no_partial_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SKAT_GATEWAY_PASSWORD") && stderr.contains("--password-file"), "{stderr}");
 }
+
+// --- the legacy gateway's TLS 1.0, through OpenSSL (cargo feature `legacy-tls`)
+
+#[cfg(feature = "legacy-tls")]
+#[test]
+fn legacy_tls_speaks_tls10_to_a_legacy_endpoint_and_resumes_the_session_on_data_connections() {
+    let server = Vsftpd::start_with(Options { tls: ServerTls::Tls10Only, ..Options::default() });
+    let mut cfg = config(&server, Login::password(PASSWORD));
+    cfg.endpoint = cfg.endpoint.with_generation(Generation::Legacy);
+    let mut session = Session::connect(&cfg).expect("TLS 1.0 through the legacy-tls backend");
+    let content = pattern(300_000);
+    session.put(&mut Cursor::new(&content), "old.xml", TransferType::Binary, None).unwrap();
+    assert_eq!(std::fs::read(server.root().join("old.xml")).unwrap(), content);
+    let mut back = Vec::new();
+    session.get("old.xml", &mut back, TransferType::Binary, None).unwrap();
+    assert!(back == content);
+    assert_eq!(session.list(None).unwrap().len(), 1);
+    session.quit().unwrap();
+    let log = server.log();
+    assert!(log.contains("SSL version: TLSv1.0,"), "TLS 1.0 was used:\n{log}");
+    assert!(log.contains(", reused, CERT PRESENTED"), "data connections resumed the TLS session:\n{log}");
+}
+
+#[cfg(feature = "legacy-tls")]
+#[test]
+fn legacy_tls_still_checks_the_server_certificate() {
+    let server = Vsftpd::start_with(Options { tls: ServerTls::Tls10Only, cert: ServerCert::UnknownCa, ..Options::default() });
+    let mut cfg = config(&server, Login::password(PASSWORD));
+    cfg.endpoint = cfg.endpoint.with_generation(Generation::Legacy);
+    let err = Session::connect(&cfg).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TlsUnknownCa, "{err}");
+
+    let server = Vsftpd::start_with(Options { tls: ServerTls::Tls10Only, cert: ServerCert::OtherHostName, ..Options::default() });
+    let mut cfg = config(&server, Login::password(PASSWORD));
+    cfg.endpoint = cfg.endpoint.with_generation(Generation::Legacy);
+    let err = Session::connect(&cfg).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TlsHostnameMismatch, "{err}");
+}
