@@ -1,0 +1,111 @@
+//! Login rules: which certificate is registered, which user name it implies, which password it has.
+//!
+//! New gateway: the client certificate is required and must be registered, the user name must be the one derived
+//! from it, and the password must match. Legacy gateway: the registered certificate alone logs in; the user name
+//! and password sent are ignored (any, or anonymous).
+
+use super::{Generation, SimShared};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principal, UserDetail, UserDetailError, UserDetailProvider};
+
+/// The gateway user name implied by an OCES certificate (DER), or `None` when it is not one.
+///
+/// TODO(identity): switch to the identity module's parser once it exposes one for a bare certificate; this
+/// private copy exists only so the simulator could be built in parallel with it.
+pub(crate) fn username_from_certificate(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let subject = cert.subject();
+    let attribute = |oid: &x509_parser::der_parser::Oid<'_>| {
+        subject.iter_attributes().find(|a| a.attr_type() == oid).and_then(|a| a.as_str().ok()).map(str::to_string)
+    };
+    let serial = attribute(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)?;
+    if let Some(rest) = serial.strip_prefix("CVR:") {
+        let (cvr, id) = rest.split_once('-')?;
+        let (kind, value) = id.split_once(':')?;
+        if cvr.len() == 8 && cvr.bytes().all(|b| b.is_ascii_digit()) && ["UID", "RID", "FID"].contains(&kind) && !value.is_empty() {
+            return Some(format!("CVR_{cvr}_{kind}_{value}"));
+        }
+        return None;
+    }
+    let uuid = serial.strip_prefix("UI:DK-O:G:").or_else(|| serial.strip_prefix("UI:DK-E:G:"))?;
+    let organization_identifier = x509_parser::der_parser::oid!(2.5.4 .97);
+    let cvr = attribute(&organization_identifier)?.strip_prefix("NTRDK-")?.to_string();
+    (!uuid.is_empty() && cvr.len() == 8).then(|| format!("CVR_{cvr}_UI_{uuid}"))
+}
+
+/// The logged-in certificate, as the storage rules see it.
+#[derive(Debug)]
+pub struct SimUser {
+    pub(crate) username: String,
+    pub(crate) home: PathBuf,
+}
+
+impl std::fmt::Display for SimUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.username)
+    }
+}
+
+impl UserDetail for SimUser {
+    fn home(&self) -> Option<&Path> {
+        Some(&self.home)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct GatewayAuthenticator {
+    pub(crate) shared: Arc<SimShared>,
+    pub(crate) generation: Generation,
+}
+
+#[async_trait]
+impl Authenticator for GatewayAuthenticator {
+    async fn authenticate(&self, username: &str, creds: &Credentials) -> Result<Principal, AuthenticationError> {
+        let leaf = creds.certificate_chain.as_ref().and_then(|chain| chain.first()).ok_or(AuthenticationError::BadCert)?;
+        let Some(client) = self.shared.registered_client(leaf.as_ref()) else {
+            log::info!("simulator: login refused: the certificate presented is not registered");
+            return Err(AuthenticationError::BadCert);
+        };
+        if self.generation == Generation::Legacy {
+            // The certificate alone identifies the user on the legacy gateway.
+            return Ok(Principal { username: client.username.clone() });
+        }
+        if username != client.username {
+            log::info!("simulator: login refused: user name {username:?} does not belong to the certificate of {}", client.username);
+            return Err(AuthenticationError::BadUser);
+        }
+        if creds.password.as_deref() != Some(client.gateway_password.expose()) {
+            log::info!("simulator: login refused for {username}: wrong password");
+            return Err(AuthenticationError::BadPassword);
+        }
+        Ok(Principal { username: client.username.clone() })
+    }
+
+    async fn cert_auth_sufficient(&self, _username: &str) -> bool {
+        self.generation == Generation::Legacy
+    }
+
+    fn name(&self) -> &str {
+        "skat-gateway simulator"
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct SimUserProvider {
+    pub(crate) shared: Arc<SimShared>,
+    pub(crate) generation: Generation,
+}
+
+#[async_trait]
+impl UserDetailProvider for SimUserProvider {
+    type User = SimUser;
+
+    async fn provide_user_detail(&self, principal: &Principal) -> Result<SimUser, UserDetailError> {
+        let client = self.shared.client_by_username(&principal.username).ok_or(UserDetailError::UserNotFound {
+            username: principal.username.clone(),
+        })?;
+        Ok(SimUser { username: client.username.clone(), home: self.shared.user_root(self.generation, &client.username) })
+    }
+}

@@ -1,0 +1,398 @@
+//! The simulator's rules, each checked with curl as an independent client (and the project's own client where
+//! it has landed). Every test starts its own simulator in-process on free ports.
+
+mod sim_support;
+
+use sim_support::*;
+use std::time::Duration;
+
+const SERVICE: &str = "Manifest.AfgangsdeklarationOpret";
+
+#[test]
+fn curl_lists_the_service_folders_and_out() {
+    let sim = start();
+    let out = Curl::login(&sim, sim.client()).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.lines().any(|l| l == "out"), "{listing}");
+    assert!(listing.lines().any(|l| l == SERVICE), "{listing}");
+    assert!(!listing.contains(".gateway"), "bookkeeping must be hidden: {listing}");
+}
+
+fn status_name(service: &str, name: &str, code: u8) -> String {
+    format!("status_{service}_{name}_{code}.xml")
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------- PKI
+
+#[test]
+fn client_certificate_is_voces_shaped_with_a_multi_valued_rdn_and_readable_by_openssl() {
+    let sim = start();
+    let client = sim.client();
+    assert_eq!(client.username, "CVR_12345678_UID_9876543210");
+    let subject = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in"])
+        .arg(&client.cert_pem)
+        .output()
+        .expect("openssl runs");
+    let subject = String::from_utf8_lossy(&subject.stdout).to_string();
+    // RFC 2253 joins the attributes of one RDN with '+'.
+    assert!(
+        subject.contains("+serialNumber=CVR:12345678-UID:9876543210") || subject.contains("serialNumber=CVR:12345678-UID:9876543210+"),
+        "serialNumber must share an RDN with CN: {subject}"
+    );
+    let p12 = std::process::Command::new("openssl")
+        .args(["pkcs12", "-nokeys", "-passin"])
+        .arg(format!("file:{}", client.p12_password_file.display()))
+        .arg("-in")
+        .arg(&client.p12)
+        .output()
+        .expect("openssl runs");
+    assert!(p12.status.success(), "openssl reads client.p12: {}", text(&p12));
+    assert!(String::from_utf8_lossy(&p12.stdout).contains("BEGIN CERTIFICATE"));
+    // The key in the PKCS#12 file is the PEM key.
+    let key_from_p12 = std::process::Command::new("openssl")
+        .args(["pkcs12", "-nocerts", "-nodes", "-passin"])
+        .arg(format!("file:{}", client.p12_password_file.display()))
+        .arg("-in")
+        .arg(&client.p12)
+        .output()
+        .expect("openssl runs");
+    let normalise = |pem: &[u8]| {
+        let out = std::process::Command::new("openssl")
+            .args(["pkey", "-outform", "DER"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("stdin").write_all(pem)?;
+                child.wait_with_output()
+            })
+            .expect("openssl pkey runs");
+        out.stdout
+    };
+    let pem_key = std::fs::read(&client.key_pem).unwrap();
+    assert!(!normalise(&pem_key).is_empty());
+    assert_eq!(normalise(&key_from_p12.stdout), normalise(&pem_key));
+}
+
+#[cfg(unix)]
+#[test]
+fn secrets_are_private_files_and_the_pki_is_reused_on_the_next_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = gateway::sim::SimConfig::new(dir.path());
+    let first = gateway::sim::Simulator::start(config.clone()).unwrap();
+    let client = first.client().clone();
+    for secret in [&client.key_pem, &client.p12, &client.p12_password_file, &client.gateway_password_file, &dir.path().join("ca-key.pem"), &dir.path().join("server-key.pem")] {
+        let mode = std::fs::metadata(secret).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} must be readable by its owner only", secret.display());
+    }
+    for name in ["ca.pem", "client.p12", "client-cert.pem", "client-key.pem", "client.p12.password", "gateway.password", "server-cert.pem"] {
+        assert!(dir.path().join(name).is_file(), "{name} missing");
+    }
+    let cert_before = std::fs::read(&client.cert_pem).unwrap();
+    let ca_before = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    first.stop();
+    let second = gateway::sim::Simulator::start(config).unwrap();
+    assert_eq!(std::fs::read(&second.client().cert_pem).unwrap(), cert_before, "the client certificate is reused");
+    assert_eq!(std::fs::read(dir.path().join("ca.pem")).unwrap(), ca_before, "the CA is reused");
+    assert_eq!(second.client().gateway_password(), client.gateway_password());
+    let out = Curl::login(&second, second.client()).arg("--list-only").arg(url(second.port(), "/")).run();
+    assert_eq!(code(&out), 0, "the reused PKI still logs in: {}", text(&out));
+}
+
+#[test]
+fn moces_and_oces3_certificates_get_their_user_names() {
+    let sim = start_with(clients(vec![
+        gateway::sim::ClientSpec::voces("client", "12345678", "1111"),
+        gateway::sim::ClientSpec::moces("employee", "19552101", "60134540"),
+        gateway::sim::ClientSpec::oces3("org3", "12345678", "1e2d3e45-a67e-491a-8b34-1c2d345e6789"),
+    ]));
+    let employee = sim.client_by_label("employee").unwrap();
+    assert_eq!(employee.username, "CVR_19552101_RID_60134540");
+    let org3 = sim.client_by_label("org3").unwrap();
+    assert_eq!(org3.username, "CVR_12345678_UI_1e2d3e45-a67e-491a-8b34-1c2d345e6789");
+    for client in [employee, org3] {
+        let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+        assert_eq!(code(&out), 0, "{} logs in: {}", client.username, text(&out));
+    }
+}
+
+// ---------------------------------------------------------------- login rules
+
+#[test]
+fn wrong_user_name_is_refused() {
+    let sim = start();
+    let client = sim.client();
+    let out = Curl::new(&sim, client)
+        .user("CVR_12345678_UID_1111111111", client.gateway_password().expose())
+        .arg("--list-only")
+        .arg(url(sim.port(), "/"))
+        .run();
+    assert_eq!(code(&out), 67, "login must be denied: {}", text(&out));
+}
+
+#[test]
+fn wrong_password_is_refused() {
+    let sim = start();
+    let client = sim.client();
+    let out = Curl::new(&sim, client).user(&client.username, "not-the-password").arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 67, "login must be denied: {}", text(&out));
+}
+
+#[test]
+fn unregistered_certificate_is_refused_even_with_its_own_user_name_and_password() {
+    let sim = start_with(clients(vec![
+        gateway::sim::ClientSpec::voces("client", "12345678", "9876543210"),
+        gateway::sim::ClientSpec::voces("stranger", "12345678", "5555").unregistered(),
+    ]));
+    let stranger = sim.client_by_label("stranger").unwrap();
+    let out = Curl::login(&sim, stranger).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 67, "an unregistered certificate must not log in: {}", text(&out));
+    // Another registered certificate's password does not help either.
+    let out = Curl::new(&sim, stranger)
+        .user(&sim.client().username, sim.client().gateway_password().expose())
+        .arg("--list-only")
+        .arg(url(sim.port(), "/"))
+        .run();
+    assert_eq!(code(&out), 67, "{}", text(&out));
+}
+
+#[test]
+fn connection_without_a_client_certificate_is_refused() {
+    let sim = start();
+    let client = sim.client();
+    let out = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--ssl-reqd", "--tlsv1.2", "--tls-max", "1.2", "--max-time", "20", "--list-only"])
+        .arg("--cacert")
+        .arg(sim.ca_file())
+        .arg("--user")
+        .arg(format!("{}:{}", client.username, client.gateway_password().expose()))
+        .arg(url(sim.port(), "/"))
+        .output()
+        .unwrap();
+    assert_ne!(code(&out), 0, "no certificate, no login: {}", text(&out));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn tls_1_1_is_refused_and_tls_1_2_accepted() {
+    let sim = start();
+    let client = sim.client();
+    let handshake = |version: &str| {
+        std::process::Command::new("openssl")
+            .args(["s_client", "-starttls", "ftp", "-connect"])
+            .arg(format!("127.0.0.1:{}", sim.port()))
+            .arg(version)
+            // OpenSSL 3 refuses TLS 1.1 itself at the default security level; level 0 lets it try.
+            .args(["-cipher", "DEFAULT@SECLEVEL=0", "-cert"])
+            .arg(&client.cert_pem)
+            .arg("-key")
+            .arg(&client.key_pem)
+            .arg("-CAfile")
+            .arg(sim.ca_file())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("openssl runs")
+    };
+    let old = handshake("-tls1_1");
+    let old_text = text(&old);
+    assert!(!old.status.success(), "TLS 1.1 must fail: {old_text}");
+    // rustls answers a TLS 1.1 ClientHello with a handshake_failure (or protocol_version) alert: no session.
+    assert!(old_text.contains("alert handshake failure") || old_text.contains("alert protocol version"), "{old_text}");
+    assert!(old_text.contains("Cipher is (NONE)"), "{old_text}");
+    let current = handshake("-tls1_2");
+    let current_text = text(&current);
+    assert!(current_text.contains("Protocol  : TLSv1.2"), "TLS 1.2 must work: {current_text}");
+    assert!(!current_text.contains("Cipher is (NONE)"), "{current_text}");
+    // curl refuses the same way.
+    let out = Curl::login(&sim, client).args(["--tlsv1.1", "--tls-max", "1.1", "--ciphers", "DEFAULT@SECLEVEL=0", "--list-only"]).arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 35, "{}", text(&out));
+}
+
+// ---------------------------------------------------------------- folder rules
+
+#[test]
+fn each_certificate_sees_only_its_roles_and_its_own_out() {
+    let sim = start_with(clients(vec![
+        gateway::sim::ClientSpec::voces("client", "12345678", "1111"),
+        gateway::sim::ClientSpec::voces("sibling", "12345678", "2222").with_roles(&["FTPSGW.Heartbeat", SERVICE]),
+    ]));
+    let sibling = sim.client_by_label("sibling").unwrap();
+    let out = Curl::login(&sim, sibling).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let mut listing: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    listing.sort();
+    assert_eq!(listing, vec!["FTPSGW.Heartbeat", SERVICE, "out"]);
+    // A file in the first certificate's out (same CVR) is invisible to the sibling.
+    let upload = curl_upload(&sim, sim.client(), &format!("{SERVICE}/mine.xml"), b"<a/>");
+    assert_eq!(code(&upload), 0, "{}", text(&upload));
+    wait_for_file(&sim.out_dir(&sim.client().username), &status_name(SERVICE, "mine.xml", 1), WAIT).expect("status 1");
+    let out = Curl::login(&sim, sibling).arg("--list-only").arg(url(sim.port(), "/out/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty(), "the sibling's out is empty: {}", text(&out));
+    let out = Curl::login(&sim, sibling).arg(url(sim.port(), &format!("/out/{}", status_name(SERVICE, "mine.xml", 1)))).run();
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    // And the sibling cannot use a service outside its roles.
+    let out = curl_upload(&sim, sibling, "Manifest.AnkomstdeklarationOpret/x.xml", b"<a/>");
+    assert_ne!(code(&out), 0, "upload outside the roles must fail: {}", text(&out));
+}
+
+#[test]
+fn uploads_outside_a_service_folder_are_refused() {
+    let sim = start();
+    let client = sim.client();
+    let local = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(local.path(), b"<a/>").unwrap();
+    for remote in ["/x.xml", "/out/x.xml", "/NoSuchService/x.xml", "/.gateway/x.xml", "/../x.xml"] {
+        // nocwd: curl sends STOR with the whole path, so the refusal comes from the upload itself.
+        let out = Curl::login(&sim, client).args(["--ftp-method", "nocwd", "--upload-file"]).arg(local.path()).arg(url(sim.port(), remote)).run();
+        assert_ne!(code(&out), 0, "upload to {remote} must fail: {}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("550"), "550 for {remote}: {}", text(&out));
+    }
+    assert!(files_in(&sim.out_dir(&client.username)).is_empty());
+    // The control: a service folder takes the same upload.
+    let out = curl_upload(&sim, client, &format!("/{SERVICE}/x.xml"), b"<a/>");
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn downloads_and_deletes_outside_out_are_refused_and_work_in_out() {
+    let sim = start();
+    let client = sim.client();
+    let out = curl_upload(&sim, client, &format!("/{SERVICE}/doc1.xml"), b"<a/>");
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let status1 = status_name(SERVICE, "doc1.xml", 1);
+    wait_for_file(&sim.out_dir(&client.username), &status1, WAIT).expect("status 1");
+    // Put a file into a service folder behind the server's back: still not downloadable.
+    std::fs::write(sim.dir().join("users").join(&client.username).join(SERVICE).join("planted.xml"), b"x").unwrap();
+    let out = Curl::login(&sim, client).arg(url(sim.port(), &format!("/{SERVICE}/planted.xml"))).run();
+    assert_ne!(code(&out), 0, "download from a service folder must fail: {}", text(&out));
+    let out = Curl::login(&sim, client).arg("--quote").arg(format!("DELE /{SERVICE}/planted.xml")).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 21, "DELE outside out must fail: {}", text(&out));
+    for command in ["MKD /newfolder", "MKD /out/sub", "RMD /out"] {
+        let out = Curl::login(&sim, client).arg("--quote").arg(command).arg("--list-only").arg(url(sim.port(), "/")).run();
+        assert_eq!(code(&out), 21, "{command} must fail: {}", text(&out));
+    }
+    let out = Curl::login(&sim, client)
+        .args(["--quote", &format!("RNFR /out/{status1}"), "--quote", "RNTO /Manifest.AfgangsdeklarationOpret/moved.xml", "--list-only"])
+        .arg(url(sim.port(), "/"))
+        .run();
+    assert_eq!(code(&out), 21, "rename out of out must fail: {}", text(&out));
+    // In out: download, rename and delete work.
+    let out = Curl::login(&sim, client).arg(url(sim.port(), &format!("/out/{status1}"))).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<FTPTransaktionsId>doc1.xml</FTPTransaktionsId>"));
+    let out = Curl::login(&sim, client)
+        .args(["--quote", &format!("RNFR /out/{status1}"), "--quote", "RNTO /out/renamed.xml", "--quote", "DELE /out/renamed.xml", "--list-only"])
+        .arg(url(sim.port(), "/out/"))
+        .run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(!files_in(&sim.out_dir(&client.username)).contains(&status1));
+    assert!(!files_in(&sim.out_dir(&client.username)).contains(&"renamed.xml".to_string()));
+}
+
+// ---------------------------------------------------------------- status files
+
+#[test]
+fn a_new_file_gets_status_1_2_and_3_with_a_response_file() {
+    let sim = start();
+    let client = sim.client();
+    let out = curl_upload(&sim, client, &format!("/{SERVICE}/decl-0001.xml"), b"<declaration/>");
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out_dir = sim.out_dir(&client.username);
+    let s1 = wait_for_file(&out_dir, &status_name(SERVICE, "decl-0001.xml", 1), WAIT).expect("status 1");
+    let s2 = wait_for_file(&out_dir, &status_name(SERVICE, "decl-0001.xml", 2), WAIT).expect("status 2");
+    let s3 = wait_for_file(&out_dir, &status_name(SERVICE, "decl-0001.xml", 3), WAIT).expect("status 3");
+    assert!(s1.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n<status>\n<file>\n"), "{s1}");
+    assert!(s1.contains("<filename>/CVR_12345678/UID_9876543210/Manifest.AfgangsdeklarationOpret/decl-0001.xml</filename>"), "{s1}");
+    assert!(s1.contains("<FTPTransaktionsId>decl-0001.xml</FTPTransaktionsId>"), "{s1}");
+    assert!(s1.contains("<status.code>File delivered to requested Backend System</status.code>"), "{s1}");
+    assert!(s1.contains(&format!("<service>{SERVICE}</service>")), "{s1}");
+    assert!(s2.contains("<status.code>File accepted by requested Backend System</status.code>"), "{s2}");
+    let id = |s: &str| s.split("<SKATTransactionId>").nth(1).and_then(|r| r.split("</SKATTransactionId>").next()).map(str::to_string);
+    let id1 = id(&s1).expect("SKATTransactionId");
+    assert!(id1.starts_with("ci") && id1.contains("_12345678_"), "{id1}");
+    assert_eq!(id(&s2), Some(id1.clone()));
+    let timestamp = s1.split("<timestamp>").nth(1).and_then(|r| r.split("</timestamp>").next()).unwrap();
+    assert_eq!(timestamp.len(), 14);
+    assert!(timestamp.bytes().all(|b| b.is_ascii_digit()));
+    let response = format!("response_{SERVICE}_decl-0001.xml");
+    assert!(s3.contains(&format!("<response>\n<filename>/out/{response}</filename>\n</response>")), "{s3}");
+    let body = std::fs::read_to_string(out_dir.join(&response)).expect("response file");
+    assert!(body.contains("<FTPTransaktionsId>decl-0001.xml</FTPTransaktionsId>"), "{body}");
+    assert!(!files_in(&out_dir).iter().any(|f| f.ends_with("_0.xml")));
+    // curl sees them in out, too.
+    let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/out/")).run();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    for code in 1..=3 {
+        assert!(listing.contains(&status_name(SERVICE, "decl-0001.xml", code)), "{listing}");
+    }
+}
+
+#[test]
+fn a_reused_filename_is_accepted_then_answered_with_status_0() {
+    let sim = start();
+    let client = sim.client();
+    let out_dir = sim.out_dir(&client.username);
+    assert_eq!(code(&curl_upload(&sim, client, &format!("/{SERVICE}/once.xml"), b"<a/>")), 0);
+    wait_for_file(&out_dir, &status_name(SERVICE, "once.xml", 3), WAIT).expect("first submission completes");
+    // Same name again, even in another service folder: taken at the FTP level, refused by status 0.
+    let other = "Manifest.AnkomstdeklarationOpret";
+    let out = curl_upload(&sim, client, &format!("/{other}/once.xml"), b"<b/>");
+    assert_eq!(code(&out), 0, "the FTP upload itself succeeds: {}", text(&out));
+    let s0 = wait_for_file(&out_dir, &status_name(other, "once.xml", 0), WAIT).expect("status 0");
+    assert!(s0.contains("<error.code>FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION</error.code>"), "{s0}");
+    assert!(s0.contains("<error.message>") && s0.contains("<error.resolution>"), "{s0}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!out_dir.join(status_name(other, "once.xml", 1)).exists(), "a refused file is not delivered");
+    // The record survives a restart of the simulator process.
+    let used = std::fs::read_to_string(sim.dir().join("users").join(&client.username).join(".gateway/used-names")).unwrap();
+    assert_eq!(used.lines().filter(|l| *l == "once.xml").count(), 1);
+}
+
+#[test]
+fn heartbeat_answers_with_status_1_only() {
+    let sim = start();
+    let client = sim.client();
+    let out_dir = sim.out_dir(&client.username);
+    let out = curl_upload(&sim, client, "/FTPSGW.Heartbeat/ping20260101120000000-hb01.xml", b"<ping/>");
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let s1 = wait_for_file(&out_dir, &status_name("FTPSGW.Heartbeat", "ping20260101120000000-hb01.xml", 1), WAIT).expect("status 1");
+    assert!(s1.contains("<service>FTPSGW.Heartbeat</service>"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(files_in(&out_dir), vec![status_name("FTPSGW.Heartbeat", "ping20260101120000000-hb01.xml", 1)]);
+}
+
+#[test]
+fn backend_down_delays_status_files_and_sends_no_status_0() {
+    let sim = start();
+    let client = sim.client();
+    let out_dir = sim.out_dir(&client.username);
+    sim.set_backend_available(false);
+    assert_eq!(code(&curl_upload(&sim, client, &format!("/{SERVICE}/waiting.xml"), b"<a/>")), 0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(files_in(&out_dir).is_empty(), "nothing while the backend is down: {:?}", files_in(&out_dir));
+    sim.set_backend_available(true);
+    wait_for_file(&out_dir, &status_name(SERVICE, "waiting.xml", 3), WAIT).expect("delivered once the backend is back");
+    assert!(!files_in(&out_dir).iter().any(|f| f.ends_with("_0.xml")));
+}
+
+#[test]
+fn passive_ports_come_from_the_configured_range() {
+    let sim = start_with(|c| c.data_ports = 47100..=47109);
+    let client = sim.client();
+    for _ in 0..3 {
+        let out = Curl::login(&sim, client).args(["--verbose", "--disable-epsv", "--list-only"]).arg(url(sim.port(), "/")).run();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        let log = String::from_utf8_lossy(&out.stderr);
+        let reply = log.lines().find(|l| l.contains("227 Entering Passive Mode")).expect("a PASV reply");
+        let numbers: Vec<u16> = reply.split('(').nth(1).unwrap().trim_end_matches(|c| c != ')').trim_end_matches(')').split(',').map(|n| n.trim().parse().unwrap()).collect();
+        let port = numbers[4] * 256 + numbers[5];
+        assert!((47100..=47109).contains(&port), "passive port {port} outside the range");
+    }
+}
