@@ -77,6 +77,11 @@ fn client_certificate_is_voces_shaped_with_a_multi_valued_rdn_and_readable_by_op
     let pem_key = std::fs::read(&client.key_pem).unwrap();
     assert!(!normalise(&pem_key).is_empty());
     assert_eq!(normalise(&key_from_p12.stdout), normalise(&pem_key));
+    // The library reads both forms and derives the same user name.
+    let from_p12 = gateway::Identity::from_file(&client.p12, Some(client.p12_password())).expect("the library reads client.p12");
+    assert_eq!(from_p12.username().unwrap(), client.username);
+    let from_pem = gateway::Identity::from_pem_files(&client.cert_pem, Some(client.key_pem.as_path())).expect("and the PEM files");
+    assert_eq!(from_pem.username().unwrap(), client.username);
 }
 
 #[cfg(unix)]

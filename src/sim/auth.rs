@@ -10,29 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principal, UserDetail, UserDetailError, UserDetailProvider};
 
-/// The gateway user name implied by an OCES certificate (DER), or `None` when it is not one.
-///
-/// TODO(identity): switch to the identity module's parser once it exposes one for a bare certificate; this
-/// private copy exists only so the simulator could be built in parallel with it.
+/// The gateway user name implied by an OCES certificate (DER), or `None` when it is not one: the library's own
+/// reading of the subject, so the simulator and the client can never disagree.
 pub(crate) fn username_from_certificate(der: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let subject = cert.subject();
-    let attribute = |oid: &x509_parser::der_parser::Oid<'_>| {
-        subject.iter_attributes().find(|a| a.attr_type() == oid).and_then(|a| a.as_str().ok()).map(str::to_string)
-    };
-    let serial = attribute(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)?;
-    if let Some(rest) = serial.strip_prefix("CVR:") {
-        let (cvr, id) = rest.split_once('-')?;
-        let (kind, value) = id.split_once(':')?;
-        if cvr.len() == 8 && cvr.bytes().all(|b| b.is_ascii_digit()) && ["UID", "RID", "FID"].contains(&kind) && !value.is_empty() {
-            return Some(format!("CVR_{cvr}_{kind}_{value}"));
-        }
-        return None;
-    }
-    let uuid = serial.strip_prefix("UI:DK-O:G:").or_else(|| serial.strip_prefix("UI:DK-E:G:"))?;
-    let organization_identifier = x509_parser::der_parser::oid!(2.5.4 .97);
-    let cvr = attribute(&organization_identifier)?.strip_prefix("NTRDK-")?.to_string();
-    (!uuid.is_empty() && cvr.len() == 8).then(|| format!("CVR_{cvr}_UI_{uuid}"))
+    crate::identity::CertificateInfo::from_der(der).and_then(|info| info.username)
 }
 
 /// The logged-in certificate, as the storage rules see it.

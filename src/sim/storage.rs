@@ -66,6 +66,10 @@ fn parts(path: &Path) -> Vec<String> {
     parts
 }
 
+async fn drain<R: AsyncRead + Unpin>(input: &mut R) {
+    let _ = tokio::io::copy(input, &mut tokio::io::sink()).await;
+}
+
 impl GatewayStorage {
     pub(crate) fn new(shared: Arc<SimShared>, generation: Generation) -> Self {
         let inner = match Filesystem::new(shared.users_dir(generation)) {
@@ -210,15 +214,21 @@ impl StorageBackend<SimUser> for GatewayStorage {
         path: P,
         start_pos: u64,
     ) -> Result<u64> {
+        // libunftp has already answered 150 when this runs, so a refusal reads the data first: the client then
+        // gets the 550 reply instead of a broken pipe in the middle of sending.
+        let mut input = input;
         let place = self.classify(user, path.as_ref());
         let Place::ServiceFile { service, name } = place else {
+            drain(&mut input).await;
             return Err(denied(&format!("{}: upload only into a service folder", path.as_ref().display())));
         };
         if start_pos != 0 {
+            drain(&mut input).await;
             return Err(Error::from(ErrorKind::CommandNotImplemented));
         }
         let known_service = self.roles(user).contains(&service);
         if !known_service && (self.generation == Generation::New || service == LOGIN_INFO_SERVICE) {
+            drain(&mut input).await;
             return Err(denied(&format!("{}: no such service folder for this certificate", path.as_ref().display())));
         }
         let input: Box<dyn AsyncRead + Send + Sync + Unpin> = match self.shared.faults.take(Fault::DROP_DATA) {
