@@ -363,10 +363,11 @@ fn cli_failures_give_documented_exit_codes_and_leave_no_partial_file() {
     assert!(String::from_utf8_lossy(&get.stderr).contains("missing.xml"));
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "no file written");
 
-    // A wrong password: exit 7, the password never printed.
+    // A wrong password: exit 7, the password never printed, not even in the most verbose log (suppaftp traces
+    // every command it sends).
     let pki = server.pki();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
-        .args(["ls", "--host", "127.0.0.1", "--port", &server.port().to_string()])
+        .args(["ls", "-vvv", "--host", "127.0.0.1", "--port", &server.port().to_string()])
         .arg("--cert")
         .arg(&pki.client_cert)
         .arg("--key")
@@ -380,6 +381,7 @@ fn cli_failures_give_documented_exit_codes_and_leave_no_partial_file() {
     assert_exit(&output, 7);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(USERNAME) && !stderr.contains("wrong-password-77"), "{stderr}");
+    assert!(stderr.contains("CC OUT: AUTH TLS"), "the trace log was on: {stderr}");
 
     // No password at all and no terminal to ask on: a usage error naming the ways to give one.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))

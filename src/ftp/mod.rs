@@ -218,7 +218,7 @@ impl Session {
             .map_err(|e| classify(e, &failures, &endpoint, Phase::TlsHandshake, None))?;
 
         log::info!("logging in to {endpoint} as {username}");
-        ftp.login(username.as_str(), password.expose()).map_err(|e| {
+        without_trace_logging(|| ftp.login(username.as_str(), password.expose())).map_err(|e| {
             let error = classify(e, &failures, &endpoint, Phase::Login, None);
             if error.kind() == ErrorKind::Authentication {
                 login_refused(error, &endpoint, &username, username_source)
@@ -544,6 +544,23 @@ impl Drop for Session {
             }
         }
     }
+}
+
+/// Runs `f` with trace logging switched off process-wide: suppaftp logs every command it sends at trace level,
+/// `PASS <password>` included, and a password must never reach a log. Sessions serialise on a lock so that
+/// the level they restore is the one that was set before any of them lowered it.
+fn without_trace_logging<T>(f: impl FnOnce() -> T) -> T {
+    static QUIET: Mutex<()> = Mutex::new(());
+    let _serialised = QUIET.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = log::max_level();
+    if before > log::LevelFilter::Debug {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+    let result = f();
+    if before > log::LevelFilter::Debug {
+        log::set_max_level(before);
+    }
+    result
 }
 
 /// The user name, where it came from, and the password to send.
