@@ -638,3 +638,52 @@ fn cli_non_gateway_certificate_needs_an_explicit_user_name() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(out.path().join("CVR_12345678_UID_1.pem").is_file());
 }
+
+#[test]
+fn pem_written_by_openssl_pkcs12_nodes_loads_as_one_file() {
+    // `openssl pkcs12 -in F.p12 -nodes -out all.pem` is how many users turn a .p12 into PEM: "Bag Attributes"
+    // text before each section, key and all certificates in one file, root included.
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("bags", "/C=DK/O=Firma/CN=Firma - VOCES+serialNumber=CVR:12345678-UID:25351738", KeyType::Rsa2048, Window::Current);
+    let p12 = pki.pkcs12(&leaf, "bags.p12", &[]);
+    let all = pki.path().join("all.pem");
+    openssl(pki.path(), &["pkcs12", "-in", p12.to_str().unwrap(), "-nodes", "-passin", "pass:Test1234", "-out", all.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&all).unwrap().contains("Bag Attributes"));
+    let from_pem = Identity::from_file(&all, None).unwrap();
+    let from_p12 = Identity::from_file(&p12, Some(&password())).unwrap();
+    assert_eq!(from_pem.certificate_chain(), from_p12.certificate_chain());
+    assert_eq!(from_pem.private_key().secret_der(), from_p12.private_key().secret_der());
+
+    // The same file with Windows line ends.
+    let crlf = pki.path().join("all-crlf.pem");
+    std::fs::write(&crlf, std::fs::read_to_string(&all).unwrap().replace('\n', "\r\n")).unwrap();
+    assert_eq!(Identity::from_file(&crlf, None).unwrap().username().unwrap(), "CVR_12345678_UID_25351738");
+
+    // Without -nodes openssl encrypts the key: the message says how to decrypt it.
+    let encrypted = pki.path().join("encrypted.pem");
+    openssl(pki.path(), &["pkcs12", "-in", p12.to_str().unwrap(), "-passin", "pass:Test1234", "-passout", "pass:x", "-out", encrypted.to_str().unwrap()]);
+    let err = Identity::from_file(&encrypted, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CertificateFormat);
+    assert!(err.message().contains("encrypted") && err.message().contains("openssl pkey"), "{err}");
+}
+
+#[test]
+fn non_ascii_passwords_work_as_openssl_encodes_them() {
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("danish", "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:1", KeyType::EcP256, Window::Current);
+    let password = "Rødgrød med fløde 1234";
+    for (name, extra) in [("danish.p12", &[][..]), ("danish-legacy.p12", &["-legacy"][..])] {
+        let out = pki.path().join(name);
+        let mut args = vec!["pkcs12", "-export", "-inkey", leaf.key.to_str().unwrap(), "-in", leaf.cert.to_str().unwrap(), "-out", out.to_str().unwrap()];
+        let pass = format!("pass:{password}");
+        args.extend(["-passout", pass.as_str()]);
+        args.extend_from_slice(extra);
+        openssl(pki.path(), &args);
+        let identity = Identity::from_file(&out, Some(&Secret::new(password))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(identity.username().unwrap(), "CVR_12345678_UID_1");
+        let ber = der_pkcs12_to_ber(&std::fs::read(&out).unwrap(), password);
+        assert!(Identity::from_pkcs12(&ber, &Secret::new(password)).is_ok(), "{name} as BER");
+        let err = Identity::from_file(&out, Some(&Secret::new("Rodgrod med flode 1234"))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CertificatePassword);
+    }
+}

@@ -19,7 +19,6 @@ pub use oces::CertificateKind;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
-use rustls::sign::CertifiedKey;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -389,6 +388,9 @@ fn empty(origin: &str) -> Error {
     )
 }
 
+/// Certificate files are a few kilobytes; anything this large is the wrong file.
+const MAX_CERTIFICATE_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
 fn read_certificate_file(path: &Path) -> Result<Vec<u8>> {
     let origin = describe(path);
     if path.is_dir() {
@@ -396,6 +398,17 @@ fn read_certificate_file(path: &Path) -> Result<Vec<u8>> {
             ErrorKind::CertificateFileUnreadable,
             format!("{origin} is a folder: give the path of the .p12/.pfx or .pem file"),
         ));
+    }
+    if let Ok(metadata) = std::fs::metadata(path) {
+        if metadata.len() > MAX_CERTIFICATE_FILE_SIZE {
+            return Err(Error::new(
+                ErrorKind::CertificateFormat,
+                format!(
+                    "{origin} is {} bytes, far too large for a certificate file: give the .p12/.pfx or .pem file",
+                    metadata.len()
+                ),
+            ));
+        }
     }
     let bytes = std::fs::read(path).map_err(|err| {
         let why = match err.kind() {
@@ -413,21 +426,24 @@ fn read_certificate_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Whether `key` belongs to `cert`. Errors when the key cannot be used for TLS at all.
+/// Whether `key` belongs to `cert`: the public key derived from the private key equals the certificate's.
+/// Errors when the key cannot be used for TLS at all.
 fn key_matches(cert: &CertificateDer<'static>, key: &PrivateKeyDer<'_>) -> Result<bool> {
     let signing_key = rustls::crypto::ring::sign::any_supported_type(key).map_err(|err| {
         Error::new(
             ErrorKind::CertificateFormat,
-            format!("the private key cannot be used for TLS ({err}): RSA (2048 bits or more) or ECDSA P-256/P-384 is needed"),
+            format!(
+                "the private key cannot be used for TLS ({err}): RSA (2048 bits or more), ECDSA P-256/P-384 or \
+                 Ed25519 is needed"
+            ),
         )
     })?;
-    match CertifiedKey::new(vec![cert.clone()], signing_key).keys_match() {
-        Ok(()) => Ok(true),
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Ok(false),
+    let Some(key_spki) = signing_key.public_key() else {
         // The key type cannot tell its public key: nothing to compare, the TLS handshake will tell.
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(true),
-        Err(_) => Ok(false),
-    }
+        return Ok(true);
+    };
+    let Ok((_, parsed)) = X509Certificate::from_der(cert) else { return Ok(false) };
+    Ok(key_spki.as_ref() == parsed.public_key().raw)
 }
 
 /// Leaf first, then each issuer found among the other certificates, leaving out a self-signed root
