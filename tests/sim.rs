@@ -401,3 +401,241 @@ fn passive_ports_come_from_the_configured_range() {
         assert!((47100..=47109).contains(&port), "passive port {port} outside the range");
     }
 }
+
+// ---------------------------------------------------------------- legacy gateway
+
+fn legacy_url(sim: &gateway::sim::SimHandle, path: &str) -> String {
+    url(sim.legacy_port().expect("legacy gateway runs"), path)
+}
+
+#[test]
+fn legacy_gateway_logs_in_on_the_certificate_alone_and_serves_the_migration_file() {
+    let sim = start();
+    let client = sim.client();
+    for user in ["anonymous:x", "whoever:wrong-password", "CVR_12345678_UID_9876543210:nothing"] {
+        let (name, password) = user.split_once(':').unwrap();
+        let out = Curl::new(&sim, client).user(name, password).arg("--list-only").arg(legacy_url(&sim, "/")).run();
+        assert_eq!(code(&out), 0, "legacy login as {name}: {}", text(&out));
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(listing.lines().any(|l| l == "out") && listing.lines().any(|l| l == "UID_9876543210"), "{listing}");
+    }
+    let out = Curl::new(&sim, client).user("anonymous", "x").arg(legacy_url(&sim, "/UID_9876543210/NyFTPSLoginInfo/Ny_FTPS_Login_Info.txt")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let info = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(info, format!("Username: {}\nPassword: {}\n", client.username, client.gateway_password().expose()));
+    // The password fetched there logs in on the new gateway.
+    let password = info.lines().find_map(|l| l.strip_prefix("Password: ")).unwrap();
+    let out = Curl::new(&sim, client).user(&client.username, password).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // The new gateway does not take certificate-only logins.
+    let out = Curl::new(&sim, client).user("anonymous", "x").arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 67, "{}", text(&out));
+}
+
+#[test]
+fn legacy_gateway_refuses_an_unregistered_certificate() {
+    let sim = start_with(clients(vec![
+        gateway::sim::ClientSpec::voces("client", "12345678", "9876543210"),
+        gateway::sim::ClientSpec::voces("stranger", "12345678", "5555").unregistered(),
+    ]));
+    let stranger = sim.client_by_label("stranger").unwrap();
+    let out = Curl::new(&sim, stranger).user("anonymous", "x").arg("--list-only").arg(legacy_url(&sim, "/")).run();
+    assert_ne!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn legacy_gateway_answers_an_unknown_service_with_service_does_not_exist() {
+    let sim = start();
+    let client = sim.client();
+    let local = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(local.path(), b"<a/>").unwrap();
+    let out = Curl::new(&sim, client)
+        .user("anonymous", "x")
+        .args(["--ftp-method", "nocwd", "--upload-file"])
+        .arg(local.path())
+        .arg(legacy_url(&sim, "/UID_9876543210/NoSuchService/old.xml"))
+        .run();
+    assert_eq!(code(&out), 0, "the legacy gateway takes the file: {}", text(&out));
+    let s0 = wait_for_file(&sim.legacy_out_dir(&client.username), &status_name("NoSuchService", "old.xml", 0), WAIT).expect("status 0");
+    assert!(s0.contains("<error.code>SERVICE_DOES_NOT_EXIST</error.code>"), "{s0}");
+    // A known service works as on the new gateway.
+    let out = Curl::new(&sim, client).user("anonymous", "x").arg("--upload-file").arg(local.path()).arg(legacy_url(&sim, &format!("/UID_9876543210/{SERVICE}/old2.xml"))).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    wait_for_file(&sim.legacy_out_dir(&client.username), &status_name(SERVICE, "old2.xml", 3), WAIT).expect("status 3");
+    // Backend down: the legacy gateway still says so.
+    sim.set_backend_available(false);
+    let out = Curl::new(&sim, client).user("anonymous", "x").arg("--upload-file").arg(local.path()).arg(legacy_url(&sim, &format!("/UID_9876543210/{SERVICE}/old3.xml"))).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let s0 = wait_for_file(&sim.legacy_out_dir(&client.username), &status_name(SERVICE, "old3.xml", 0), WAIT).expect("status 0");
+    assert!(s0.contains("BACKEND_SYSTEM_NOT_AVAILABLE"), "{s0}");
+}
+
+// ---------------------------------------------------------------- faults
+
+#[test]
+fn fault_drop_control_connection_after_n_bytes() {
+    let sim = start();
+    let client = sim.client();
+    sim.inject(gateway::sim::Fault::DropControlAfter(1500), Some(1));
+    let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_ne!(code(&out), 0, "the cut connection fails: {}", text(&out));
+    // Only once: the next connection works.
+    let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn fault_delay_replies() {
+    let sim = start();
+    let client = sim.client();
+    let timed = |sim: &Sim| {
+        let started = std::time::Instant::now();
+        let out = Curl::login(sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        started.elapsed()
+    };
+    let normal = timed(&sim);
+    sim.inject(gateway::sim::Fault::DelayReplies(Duration::from_millis(200)), Some(1));
+    let delayed = timed(&sim);
+    // Greeting, AUTH, handshake, USER, PASS, PBSZ, PROT, PWD, EPSV, NLST...: well over five delayed replies.
+    assert!(delayed >= normal + Duration::from_millis(1000), "normal {normal:?}, delayed {delayed:?}");
+    let out = Curl::login(&sim, client).args(["--max-time", "1"]).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 0, "the fault was for one connection only: {}", text(&out));
+}
+
+#[test]
+fn fault_drop_data_connection_after_n_bytes() {
+    let sim = start();
+    let client = sim.client();
+    let big = vec![b'x'; 256 * 1024];
+    sim.inject(gateway::sim::Fault::DropDataAfter(10_000), Some(1));
+    let out = curl_upload(&sim, client, &format!("/{SERVICE}/big.xml"), &big);
+    assert_ne!(code(&out), 0, "the upload breaks: {}", text(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(files_in(&sim.out_dir(&client.username)).is_empty(), "a broken upload is not processed");
+    // The next upload of the same name goes through: the broken one did not use the name up.
+    let out = curl_upload(&sim, client, &format!("/{SERVICE}/big.xml"), &big);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    wait_for_file(&sim.out_dir(&client.username), &status_name(SERVICE, "big.xml", 3), WAIT).expect("status 3");
+    // Downloads break the same way: fewer bytes arrive than the file holds.
+    let response = format!("response_{SERVICE}_big.xml");
+    let size = std::fs::metadata(sim.out_dir(&client.username).join(&response)).unwrap().len();
+    sim.inject(gateway::sim::Fault::DropDataAfter(size / 2), Some(1));
+    let out = Curl::login(&sim, client).arg(url(sim.port(), &format!("/out/{response}"))).run();
+    assert!(code(&out) != 0 || (out.stdout.len() as u64) < size, "{}", text(&out));
+    assert!((out.stdout.len() as u64) <= size / 2, "at most {} of {size} bytes: got {}", size / 2, out.stdout.len());
+}
+
+#[test]
+fn fault_refuse_passive_connections() {
+    let sim = start();
+    let client = sim.client();
+    sim.inject(gateway::sim::Fault::RefusePassive, None);
+    let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    sim.clear_faults();
+    let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn fault_restart_cuts_connections_and_comes_back_on_the_same_port() {
+    let sim = start();
+    let client = sim.client();
+    let port = sim.port();
+    // A connection that is slow (delayed replies) is in progress when the restart comes.
+    sim.inject(gateway::sim::Fault::DelayReplies(Duration::from_millis(300)), Some(1));
+    let cert = client.clone();
+    let ca = sim.ca_file().to_path_buf();
+    let slow = std::thread::spawn(move || {
+        std::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--ssl-reqd", "--tlsv1.2", "--tls-max", "1.2", "--max-time", "20", "--list-only"])
+            .arg("--cert").arg(&cert.cert_pem).arg("--key").arg(&cert.key_pem).arg("--cacert").arg(&ca)
+            .arg("--user").arg(format!("{}:{}", cert.username, cert.gateway_password().expose()))
+            .arg(url(port, "/"))
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let downtime = std::thread::scope(|scope| {
+        let restarting = scope.spawn(|| sim.restart(Duration::from_millis(800)));
+        std::thread::sleep(Duration::from_millis(200));
+        let during = std::net::TcpStream::connect(("127.0.0.1", port));
+        restarting.join().unwrap().expect("restart");
+        during
+    });
+    assert!(downtime.is_err(), "the port is closed while the server restarts");
+    let cut = slow.join().unwrap();
+    assert_ne!(code(&cut), 0, "the open connection was cut: {}", text(&cut));
+    let out = Curl::login(&sim, client).arg("--list-only").arg(url(port, "/")).run();
+    assert_eq!(code(&out), 0, "back on the same port: {}", text(&out));
+}
+
+// ---------------------------------------------------------------- the CLI
+
+#[test]
+fn cli_sim_writes_its_files_serves_curl_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim_dir = dir.path().join("gw");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Kill(std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(["sim", "--data-ports", "47200-47299", "--dir"])
+        .arg(&sim_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap());
+    let ready = wait_for_file(&sim_dir, "ready.json", Duration::from_secs(30));
+    let ready: serde_json::Value = serde_json::from_str(&ready.expect("ready.json appears")).unwrap();
+    let port = ready["port"].as_u64().unwrap() as u16;
+    assert_eq!(ready["username"], "CVR_12345678_UID_9876543210");
+    assert!(ready["legacy_port"].as_u64().is_some());
+    for name in ["ca.pem", "client.p12", "client-cert.pem", "client-key.pem", "client.p12.password", "gateway.password", "client.toml"] {
+        assert!(sim_dir.join(name).is_file(), "{name}");
+    }
+    // client.toml is a profile the library's config reader accepts, pointing at this simulator.
+    let config = gateway::gateway::ConfigFile::load(sim_dir.join("client.toml")).unwrap().profile(None).unwrap();
+    let address = config.address(gateway::gateway::GatewayChoice::New);
+    assert_eq!((address.host.as_str(), address.port), ("127.0.0.1", port));
+    let password = std::fs::read_to_string(sim_dir.join("gateway.password")).unwrap();
+    let out = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--ssl-reqd", "--tlsv1.2", "--tls-max", "1.2", "--max-time", "20", "--list-only"])
+        .arg("--cert").arg(sim_dir.join("client-cert.pem")).arg("--key").arg(sim_dir.join("client-key.pem"))
+        .arg("--cacert").arg(sim_dir.join("ca.pem"))
+        .arg("--user").arg(format!("CVR_12345678_UID_9876543210:{}", password.trim()))
+        .arg(url(port, "/"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // SIGTERM: exits 0 and the port closes.
+    let pid = guard.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn cli_demo_runs_the_main_job_and_exits_0() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway")).arg("demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for expected in [
+        "user name  CVR_12345678_UID_9876543210",
+        "status 1  File delivered to requested Backend System",
+        "status 2  File accepted by requested Backend System",
+        "status 3  Response file exposed to client",
+        "<result>ACCEPTED</result>",
+        "FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    let folder = stdout.lines().find_map(|l| l.trim().strip_prefix("folder ")).and_then(|l| l.split(" (").next()).expect("folder line");
+    assert!(!std::path::Path::new(folder).exists(), "the demo removes its folder");
+}

@@ -29,6 +29,7 @@
 //! `Username: CVR_..._UID_...\nPassword: ...\n`. (The real legacy gateway speaks TLS 1.0, which rustls cannot
 //! serve: the simulator speaks TLS 1.2 on both ports.)
 
+pub mod demo;
 pub mod faults;
 pub mod pki;
 pub mod status;
@@ -480,7 +481,16 @@ impl Simulator {
             legacy_gateway.as_ref().map(|g| g.public.to_string()).unwrap_or_else(|| "(off)".into()),
             dir.display()
         );
-        Ok(SimHandle { runtime: Some(runtime), shared, new_gateway, legacy_gateway, dir, pki: pki_files, clients: client_files })
+        Ok(SimHandle {
+            runtime: Some(runtime),
+            shared,
+            new_gateway,
+            legacy_gateway,
+            dir,
+            pki: pki_files,
+            clients: client_files,
+            data_ports: config.data_ports,
+        })
     }
 }
 
@@ -580,6 +590,7 @@ pub struct SimHandle {
     dir: PathBuf,
     pki: pki::PkiFiles,
     clients: Vec<ClientFiles>,
+    data_ports: RangeInclusive<u16>,
 }
 
 impl SimHandle {
@@ -665,6 +676,93 @@ impl SimHandle {
                     }
                     Err(e) => return Err(Error::new(ErrorKind::Simulator, format!("restart failed: {e}"))),
                 }
+            }
+            Ok(())
+        })
+    }
+
+    /// The passive data ports.
+    pub fn data_ports(&self) -> RangeInclusive<u16> {
+        self.data_ports.clone()
+    }
+
+    /// Writes `DIR/client.toml`: a client profile (`sim`) for this simulator, in the format of
+    /// [`crate::gateway::ConfigFile`], so `skat-gateway --config DIR/client.toml ...` talks to it.
+    pub fn write_client_config(&self) -> Result<PathBuf> {
+        let path = self.dir.join("client.toml");
+        let host = self.host().to_string();
+        let ports = format!("{}-{}", self.data_ports.start(), self.data_ports.end());
+        let mut text = format!(
+            "# Written by `skat-gateway sim`: the client side of the simulator in this folder.\n\
+             # Use it with `skat-gateway --config {config} ...`.\n\
+             default_profile = \"sim\"\n\n\
+             [profiles.sim]\n\
+             certificate = \"client.p12\"\n\
+             certificate_password_file = \"client.p12.password\"\n\
+             password_file = \"gateway.password\"\n\
+             ca_file = \"ca.pem\"\n\
+             system_roots = false\n\
+             journal = \"journal.sqlite\"\n\
+             inbox = \"inbox\"\n\
+             default_gateway = \"new\"\n\n\
+             [profiles.sim.new]\n\
+             host = \"{host}\"\n\
+             port = {port}\n\
+             data_ports = \"{ports}\"\n",
+            config = path.display(),
+            port = self.port(),
+        );
+        if let Some(legacy) = self.legacy_port() {
+            text.push_str(&format!("\n[profiles.sim.legacy]\nhost = \"{host}\"\nport = {legacy}\ndata_ports = \"{ports}\"\n"));
+        }
+        pki::write_file(&path, text.as_bytes(), false)?;
+        Ok(path)
+    }
+
+    /// Writes `DIR/ready.json` (host, ports, user name, file paths): the sign for scripts that the simulator
+    /// accepts connections. Written last, atomically.
+    pub fn write_ready_file(&self) -> Result<PathBuf> {
+        let client = self.client();
+        let ready = serde_json::json!({
+            "host": self.host().to_string(),
+            "port": self.port(),
+            "legacy_port": self.legacy_port(),
+            "data_ports": [self.data_ports.start(), self.data_ports.end()],
+            "username": client.username,
+            "dir": self.dir,
+            "ca": self.pki.ca_cert,
+            "certificate": client.p12,
+            "certificate_password_file": client.p12_password_file,
+            "certificate_pem": client.cert_pem,
+            "key_pem": client.key_pem,
+            "password_file": client.gateway_password_file,
+            "config": self.dir.join("client.toml"),
+            "pid": std::process::id(),
+        });
+        let path = self.dir.join("ready.json");
+        let tmp = self.dir.join(".ready.json.tmp");
+        pki::write_file(&tmp, format!("{ready:#}\n").as_bytes(), false)?;
+        std::fs::rename(&tmp, &path).map_err(|e| pki::io_error(&path, e))?;
+        Ok(path)
+    }
+
+    /// Blocks until the process gets SIGINT (Ctrl-C) or SIGTERM.
+    pub fn wait_for_signal(&self) -> Result<()> {
+        let Some(runtime) = &self.runtime else { return Ok(()) };
+        runtime.block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                let mut terminate = signal(SignalKind::terminate())
+                    .map_err(|e| Error::new(ErrorKind::Simulator, format!("cannot watch for SIGTERM: {e}")))?;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
             }
             Ok(())
         })

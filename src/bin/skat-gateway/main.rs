@@ -8,8 +8,12 @@ use gateway::{Error, ErrorKind};
 use std::process::ExitCode;
 
 mod connect;
+#[cfg(feature = "sim")]
+mod demo;
 mod identity;
 mod secrets;
+#[cfg(feature = "sim")]
+mod sim;
 mod transfer;
 
 const EXIT_CODES: &str = "\
@@ -54,6 +58,12 @@ enum Command {
     Get(transfer::GetArgs),
     /// Delete one remote file.
     Rm(transfer::RmArgs),
+    /// Run the gateway simulator in a folder until Ctrl-C / SIGTERM (writes client.toml and ready.json there).
+    #[cfg(feature = "sim")]
+    Sim(sim::SimArgs),
+    /// The main job end to end against a built-in simulator: identity, connect, submit, receipts, reuse refused.
+    #[cfg(feature = "sim")]
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +75,10 @@ fn main() -> ExitCode {
         Command::Put(args) => transfer::put(args, cli.quiet),
         Command::Get(args) => transfer::get(args, cli.quiet),
         Command::Rm(args) => transfer::rm(args),
+        #[cfg(feature = "sim")]
+        Command::Sim(args) => sim::run(args),
+        #[cfg(feature = "sim")]
+        Command::Demo => demo::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

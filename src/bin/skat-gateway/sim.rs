@@ -1,0 +1,65 @@
+//! `skat-gateway sim`: run the gateway simulator until SIGINT/SIGTERM.
+
+use clap::Args;
+use gateway::sim::{SimConfig, Simulator};
+use gateway::Result;
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct SimArgs {
+    /// The simulator folder: PKI and client files are created on the first run and reused afterwards.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The new gateway's control port (0: a free one; see ready.json).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The legacy gateway's control port (0: a free one).
+    #[arg(long, default_value_t = 0)]
+    legacy_port: u16,
+    /// The passive data ports, FIRST-LAST.
+    #[arg(long, default_value = "36000-39999", value_parser = parse_range)]
+    data_ports: RangeInclusive<u16>,
+}
+
+fn parse_range(text: &str) -> std::result::Result<RangeInclusive<u16>, String> {
+    let (first, last) = text.split_once('-').ok_or_else(|| format!("{text:?}: write the range as FIRST-LAST, e.g. 36000-39999"))?;
+    let first: u16 = first.trim().parse().map_err(|_| format!("{first:?} is not a port number"))?;
+    let last: u16 = last.trim().parse().map_err(|_| format!("{last:?} is not a port number"))?;
+    if first == 0 || first > last {
+        return Err(format!("{text:?}: the first port must be at least 1 and not above the last"));
+    }
+    Ok(first..=last)
+}
+
+pub fn run(args: SimArgs) -> Result<()> {
+    let mut config = SimConfig::new(&args.dir);
+    config.host = args.host;
+    config.port = args.port;
+    config.legacy_port = Some(args.legacy_port);
+    config.data_ports = args.data_ports;
+    let sim = Simulator::start(config)?;
+    let client_config = sim.write_client_config()?;
+    let ready = sim.write_ready_file()?;
+    let client = sim.client();
+    println!("skat-gateway simulator running (Ctrl-C to stop)");
+    println!("  new gateway     {}:{}", sim.host(), sim.port());
+    if let Some(legacy) = sim.legacy_port() {
+        println!("  legacy gateway  {}:{legacy}", sim.host());
+    }
+    println!("  user name       {}", client.username);
+    println!("  certificate     {} (password in {})", client.p12.display(), client.p12_password_file.display());
+    println!("  gateway pw      {}", client.gateway_password_file.display());
+    println!("  CA              {}", sim.ca_file().display());
+    println!("  client config   {}", client_config.display());
+    println!("  ready           {}", ready.display());
+    sim.wait_for_signal()?;
+    println!("stopping");
+    sim.stop();
+    let _ = std::fs::remove_file(&ready);
+    Ok(())
+}
