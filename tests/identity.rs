@@ -687,3 +687,22 @@ fn non_ascii_passwords_work_as_openssl_encodes_them() {
         assert_eq!(err.kind(), ErrorKind::CertificatePassword);
     }
 }
+
+#[test]
+fn rsa_keys_without_null_parameters_are_brought_into_openssls_form() {
+    // Some Java/CSP tooling writes rsaEncryption without its NULL parameters (the public MOCES test files do);
+    // ring refuses such keys, openssl writes them with NULL. Build one from an openssl key by hand.
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("nonull", "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-RID:7", KeyType::Rsa2048, Window::Current);
+    use rustls_pki_types::pem::PemObject;
+    let openssl_key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_file(&leaf.key).unwrap().secret_pkcs8_der().to_vec();
+    let with_null: &[u8] = &[0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00];
+    assert_eq!(&openssl_key[4..7], &[0x02, 0x01, 0x00]);
+    assert_eq!(&openssl_key[7..22], with_null);
+    let outer_len = u16::from_be_bytes([openssl_key[2], openssl_key[3]]) - 2;
+    let without_null = [&[0x30, 0x82][..], &outer_len.to_be_bytes(), &openssl_key[4..7], &[0x30, 0x0B], &with_null[2..13], &openssl_key[22..]].concat();
+    let pem = pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &without_null).unwrap();
+    let identity = Identity::from_pem(&std::fs::read(&leaf.cert).unwrap(), Some(pem.as_bytes())).unwrap();
+    assert_eq!(identity.username().unwrap(), "CVR_12345678_RID_7");
+    assert!(identity.private_key().secret_der() == openssl_key.as_slice(), "the key is as openssl writes it");
+}

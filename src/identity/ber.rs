@@ -480,3 +480,38 @@ pub(crate) fn canonical_pkcs8(der: &[u8]) -> Option<Vec<u8>> {
     }
     encode(Class::Universal, true, Tag::Sequence, &content).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic_of(ber: &[u8]) -> Walk<Vec<u8>> {
+        let (rest, any) = Any::from_ber(ber)?;
+        assert!(rest.is_empty());
+        generic(&any, 0)
+    }
+
+    #[test]
+    fn chunked_strings_are_joined_and_lengths_made_definite() {
+        // SEQUENCE (indefinite) { OCTET STRING (constructed, indefinite) { "ab", "cd" }, NULL }
+        let ber = [0x30, 0x80, 0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x04, 0x02, b'c', b'd', 0x00, 0x00, 0x05, 0x00, 0x00, 0x00];
+        assert_eq!(generic_of(&ber).unwrap(), [0x30, 0x08, 0x04, 0x04, b'a', b'b', b'c', b'd', 0x05, 0x00]);
+        // BIT STRING chunks: the unused-bits octet of the last chunk counts.
+        let bits = [0x23, 0x80, 0x03, 0x02, 0x00, 0xAA, 0x03, 0x02, 0x04, 0xF0, 0x00, 0x00];
+        assert_eq!(generic_of(&bits).unwrap(), [0x03, 0x03, 0x04, 0xAA, 0xF0]);
+        let bad_bits = [0x23, 0x80, 0x03, 0x02, 0x04, 0xA0, 0x03, 0x02, 0x00, 0xF0, 0x00, 0x00];
+        assert!(matches!(generic_of(&bad_bits), Err(StructureError::Malformed(_))));
+        // DER input comes out unchanged, element order included (a SET is not re-sorted).
+        let der = [0x31, 0x06, 0x04, 0x01, 0x02, 0x04, 0x01, 0x01];
+        assert_eq!(generic_of(&der).unwrap(), der);
+    }
+
+    #[test]
+    fn truncated_trailing_and_foreign_input_are_told_apart() {
+        assert_eq!(normalise_pfx(&[0x30, 0x80, 0x02, 0x01]).err(), Some(StructureError::Truncated));
+        assert_eq!(normalise_pfx(&[0x30, 0x10, 0x02]).err(), Some(StructureError::Truncated));
+        assert_eq!(normalise_pfx(&[0x05, 0x00, 0x00]).err(), Some(StructureError::TrailingData));
+        assert!(matches!(normalise_pfx(&[0x05, 0x00]), Err(StructureError::Malformed(_))));
+        assert!(matches!(normalise_pfx(&[0x30, 0x03, 0x02, 0x01, 0x02]), Err(StructureError::Malformed(_))));
+    }
+}

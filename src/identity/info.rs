@@ -73,6 +73,11 @@ impl CertificateInfo {
         })
     }
 
+    /// The gateway user name the subject implies (`CVR_<cvr>_UID_<id>`, ...), if it is a gateway kind.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
     /// Where the certificate stands at `now`.
     pub fn validity_at(&self, now: OffsetDateTime) -> Validity {
         if now < self.not_before {
