@@ -639,3 +639,118 @@ fn cli_demo_runs_the_main_job_and_exits_0() {
     let folder = stdout.lines().find_map(|l| l.trim().strip_prefix("folder ")).and_then(|l| l.split(" (").next()).expect("folder line");
     assert!(!std::path::Path::new(folder).exists(), "the demo removes its folder");
 }
+
+// ---------------------------------------------------------------- the project's own client
+
+mod with_session {
+    use super::*;
+    use gateway::ftp::{Login, Session, SessionConfig, TransferType};
+    use gateway::tls::TlsOptions;
+    use gateway::{Endpoint, ErrorKind, Generation, Identity};
+    use std::sync::Arc;
+
+    fn identity(client: &gateway::sim::ClientFiles) -> Arc<Identity> {
+        Arc::new(Identity::from_file(&client.p12, Some(client.p12_password())).expect("client.p12 loads"))
+    }
+
+    fn config(sim: &Sim, client: &gateway::sim::ClientFiles, login: Login) -> SessionConfig {
+        let endpoint = Endpoint::custom("127.0.0.1", sim.port()).with_data_ports(sim.data_ports());
+        SessionConfig::new(endpoint, identity(client), login).with_tls(TlsOptions::private_ca(sim.ca_file()))
+    }
+
+    fn password_login(client: &gateway::sim::ClientFiles) -> Login {
+        Login::password(client.gateway_password().clone())
+    }
+
+    #[test]
+    fn session_submits_and_reads_the_status_files() {
+        let sim = start();
+        let client = sim.client();
+        let mut session = Session::connect(&config(&sim, client, password_login(client))).expect("login");
+        assert_eq!(session.username(), client.username);
+        let names: Vec<String> = session.list(Some("/")).unwrap().into_iter().map(|e| e.name).collect();
+        assert!(names.contains(&"out".to_string()) && names.contains(&SERVICE.to_string()), "{names:?}");
+        session.put(&mut &b"<declaration/>"[..], &format!("/{SERVICE}/s1.xml"), TransferType::Binary, None).unwrap();
+        wait_for_file(&sim.out_dir(&client.username), &status_name(SERVICE, "s1.xml", 3), WAIT).expect("status 3");
+        for code in 1..=3u8 {
+            let name = status_name(SERVICE, "s1.xml", code);
+            let mut content = Vec::new();
+            session.get(&format!("/out/{name}"), &mut content, TransferType::Binary, None).unwrap();
+            // The workflow's receipt parser reads what the simulator writes.
+            let receipt = gateway::gateway::Receipt::parse(&name, &content).expect("a valid status file");
+            assert_eq!(receipt.code.as_digit(), code);
+            assert_eq!(receipt.transaction_id, "s1.xml");
+            assert_eq!(receipt.service, SERVICE);
+            session.delete(&format!("/out/{name}")).unwrap();
+        }
+        // Reuse, seen through the parser.
+        session.put(&mut &b"<declaration/>"[..], &format!("/{SERVICE}/s1.xml"), TransferType::Binary, None).unwrap();
+        let name = status_name(SERVICE, "s1.xml", 0);
+        let content = wait_for_file(&sim.out_dir(&client.username), &name, WAIT).expect("status 0");
+        assert!(gateway::gateway::Receipt::parse(&name, content.as_bytes()).unwrap().is_filename_reused());
+        session.quit().unwrap();
+    }
+
+    #[test]
+    fn session_login_refusals_are_authentication_errors() {
+        let sim = start_with(clients(vec![
+            gateway::sim::ClientSpec::voces("client", "12345678", "9876543210"),
+            gateway::sim::ClientSpec::voces("stranger", "12345678", "5555").unregistered(),
+        ]));
+        let client = sim.client();
+        let wrong_password = Session::connect(&config(&sim, client, Login::password("wrong"))).err().expect("refused");
+        assert_eq!(wrong_password.kind(), ErrorKind::Authentication, "{wrong_password}");
+        let wrong_user = Login::Password { username: Some("CVR_12345678_UID_1".into()), password: client.gateway_password().clone() };
+        let wrong_user = Session::connect(&config(&sim, client, wrong_user)).err().expect("refused");
+        assert_eq!(wrong_user.kind(), ErrorKind::Authentication, "{wrong_user}");
+        let stranger = sim.client_by_label("stranger").unwrap();
+        let unregistered = Session::connect(&config(&sim, stranger, password_login(stranger))).err().expect("refused");
+        assert_eq!(unregistered.kind(), ErrorKind::Authentication, "{unregistered}");
+    }
+
+    #[test]
+    fn session_sees_the_folder_rules_as_permission_errors() {
+        let sim = start();
+        let client = sim.client();
+        let mut session = Session::connect(&config(&sim, client, password_login(client))).expect("login");
+        let outside = session.put(&mut &b"<a/>"[..], "/out/x.xml", TransferType::Binary, None).err().expect("refused");
+        assert_eq!(outside.kind(), ErrorKind::PermissionDenied, "{outside}");
+        std::fs::write(sim.dir().join("users").join(&client.username).join(SERVICE).join("planted.xml"), b"x").unwrap();
+        let mut sink = Vec::new();
+        let download = session.get(&format!("/{SERVICE}/planted.xml"), &mut sink, TransferType::Binary, None).err().expect("refused");
+        assert!(matches!(download.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound), "{download}");
+        let delete = session.delete(&format!("/{SERVICE}/planted.xml")).err().expect("refused");
+        assert!(matches!(delete.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound), "{delete}");
+        // The session is still usable after the refusals.
+        session.noop().unwrap();
+    }
+
+    #[test]
+    fn session_fetches_the_migration_file_from_the_legacy_gateway() {
+        let sim = start();
+        let client = sim.client();
+        let endpoint = Endpoint::custom("127.0.0.1", sim.legacy_port().unwrap()).with_generation(Generation::Legacy);
+        let legacy = SessionConfig::new(endpoint, identity(client), Login::CertificateOnly { username: None })
+            .with_tls(TlsOptions::private_ca(sim.ca_file()));
+        let mut session = Session::connect(&legacy).expect("certificate-only login");
+        let mut text = Vec::new();
+        session.get("/UID_9876543210/NyFTPSLoginInfo/Ny_FTPS_Login_Info.txt", &mut text, TransferType::Binary, None).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains(&format!("Password: {}\n", client.gateway_password().expose())));
+    }
+
+    #[test]
+    fn session_reports_a_control_connection_cut_by_the_simulator() {
+        let sim = start();
+        let client = sim.client();
+        sim.inject(gateway::sim::Fault::DropControlAfter(6000), Some(1));
+        let result = Session::connect(&config(&sim, client, password_login(client))).and_then(|mut s| {
+            for _ in 0..50 {
+                s.list(Some("/"))?;
+            }
+            Ok(())
+        });
+        let error = result.err().expect("the cut shows");
+        assert!(matches!(error.kind(), ErrorKind::ConnectionLost | ErrorKind::Tls | ErrorKind::UnexpectedReply | ErrorKind::Timeout), "{error:?}");
+    }
+}

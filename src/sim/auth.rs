@@ -2,7 +2,7 @@
 //!
 //! New gateway: the client certificate is required and must be registered, the user name must be the one derived
 //! from it, and the password must match. Legacy gateway: the registered certificate alone logs in; the user name
-//! and password sent are ignored (any, or anonymous).
+//! and password sent are ignored (any, or anonymous), in the usual USER/PASS exchange.
 
 use super::{Generation, SimShared};
 use async_trait::async_trait;
@@ -64,9 +64,8 @@ impl Authenticator for GatewayAuthenticator {
         Ok(Principal { username: client.username.clone() })
     }
 
-    async fn cert_auth_sufficient(&self, _username: &str) -> bool {
-        self.generation == Generation::Legacy
-    }
+    // Not libunftp's certificate-only shortcut (a `232` reply to USER, which clients rarely expect): like the
+    // agency's legacy gateway, USER gets `331` and any password `230`, the certificate deciding who logs in.
 
     fn name(&self) -> &str {
         "skat-gateway simulator"
