@@ -698,13 +698,13 @@ mod with_session {
             gateway::sim::ClientSpec::voces("stranger", "12345678", "5555").unregistered(),
         ]));
         let client = sim.client();
-        let wrong_password = Session::connect(&config(&sim, client, Login::password("wrong"))).err().expect("refused");
+        let wrong_password = Session::connect(&config(&sim, client, Login::password("wrong"))).err().unwrap_or_else(|| panic!("refused"));
         assert_eq!(wrong_password.kind(), ErrorKind::Authentication, "{wrong_password}");
         let wrong_user = Login::Password { username: Some("CVR_12345678_UID_1".into()), password: client.gateway_password().clone() };
-        let wrong_user = Session::connect(&config(&sim, client, wrong_user)).err().expect("refused");
+        let wrong_user = Session::connect(&config(&sim, client, wrong_user)).err().unwrap_or_else(|| panic!("refused"));
         assert_eq!(wrong_user.kind(), ErrorKind::Authentication, "{wrong_user}");
         let stranger = sim.client_by_label("stranger").unwrap();
-        let unregistered = Session::connect(&config(&sim, stranger, password_login(stranger))).err().expect("refused");
+        let unregistered = Session::connect(&config(&sim, stranger, password_login(stranger))).err().unwrap_or_else(|| panic!("refused"));
         assert_eq!(unregistered.kind(), ErrorKind::Authentication, "{unregistered}");
     }
 
@@ -713,13 +713,13 @@ mod with_session {
         let sim = start();
         let client = sim.client();
         let mut session = Session::connect(&config(&sim, client, password_login(client))).expect("login");
-        let outside = session.put(&mut &b"<a/>"[..], "/out/x.xml", TransferType::Binary, None).err().expect("refused");
+        let outside = session.put(&mut &b"<a/>"[..], "/out/x.xml", TransferType::Binary, None).err().unwrap_or_else(|| panic!("refused"));
         assert_eq!(outside.kind(), ErrorKind::PermissionDenied, "{outside}");
         std::fs::write(sim.dir().join("users").join(&client.username).join(SERVICE).join("planted.xml"), b"x").unwrap();
         let mut sink = Vec::new();
-        let download = session.get(&format!("/{SERVICE}/planted.xml"), &mut sink, TransferType::Binary, None).err().expect("refused");
+        let download = session.get(&format!("/{SERVICE}/planted.xml"), &mut sink, TransferType::Binary, None).err().unwrap_or_else(|| panic!("refused"));
         assert!(matches!(download.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound), "{download}");
-        let delete = session.delete(&format!("/{SERVICE}/planted.xml")).err().expect("refused");
+        let delete = session.delete(&format!("/{SERVICE}/planted.xml")).err().unwrap_or_else(|| panic!("refused"));
         assert!(matches!(delete.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound), "{delete}");
         // The session is still usable after the refusals.
         session.noop().unwrap();
@@ -750,7 +750,7 @@ mod with_session {
             }
             Ok(())
         });
-        let error = result.err().expect("the cut shows");
+        let error = result.err().unwrap_or_else(|| panic!("the cut shows"));
         assert!(matches!(error.kind(), ErrorKind::ConnectionLost | ErrorKind::Tls | ErrorKind::UnexpectedReply | ErrorKind::Timeout), "{error:?}");
     }
 }
