@@ -233,6 +233,9 @@ impl Relay {
     }
 }
 
+/// How long the relay holds a client's first TLS bytes after the server accepted AUTH TLS (see below).
+const TLS_SWITCH_GRACE: Duration = Duration::from_millis(30);
+
 async fn relay_connection(client: TcpStream, upstream: SocketAddr, faults: Arc<FaultState>, mut epoch: watch::Receiver<u64>) {
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
@@ -251,13 +254,24 @@ async fn relay_connection(client: TcpStream, upstream: SocketAddr, faults: Arc<F
     let (mut server_read, mut server_write) = server.into_split();
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(drop_after.unwrap_or(u64::MAX)));
     let upstream_budget = budget.clone();
+    // libunftp 0.24 answers AUTH TLS with 234 and only then, via a message to its control loop, switches the
+    // connection to TLS; a ClientHello that arrives in between can be read as an FTP command (answered in
+    // plain text, which the client takes for a corrupt TLS record) or dropped with the line buffer. Holding the
+    // client's first bytes after the 234 for a moment lets the switch happen first.
+    let auth_accepted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let auth_seen = auth_accepted.clone();
     let to_server = async move {
         let mut buf = vec![0u8; 16 * 1024];
+        let mut held_for_tls = false;
         loop {
             let n = match client_read.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if !held_for_tls && auth_accepted.load(std::sync::atomic::Ordering::SeqCst) {
+                held_for_tls = true;
+                tokio::time::sleep(TLS_SWITCH_GRACE).await;
+            }
             let (n, spent) = spend(&upstream_budget, n);
             if server_write.write_all(&buf[..n]).await.is_err() || spent {
                 return;
@@ -266,11 +280,16 @@ async fn relay_connection(client: TcpStream, upstream: SocketAddr, faults: Arc<F
     };
     let to_client = async move {
         let mut buf = vec![0u8; 16 * 1024];
+        let mut plaintext = true;
         loop {
             let n = match server_read.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if plaintext && buf[..n].windows(4).any(|w| w == b"234 ") {
+                plaintext = false;
+                auth_seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
