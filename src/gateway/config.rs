@@ -99,6 +99,8 @@ pub struct Config {
     pub default_gateway: GatewayChoice,
     /// (service or `prefix*` pattern, gateway); the longest matching pattern wins.
     pub routes: Vec<(String, GatewayChoice)>,
+    /// How often an upload is tried (on connection failures) before it is left for a later `submit`.
+    pub upload_attempts: u32,
 }
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(6 * 3600);
@@ -137,7 +139,27 @@ impl Config {
             deadline: DEFAULT_DEADLINE,
             default_gateway: GatewayChoice::New,
             routes: Vec::new(),
+            upload_attempts: 4,
         }
+    }
+
+    /// The settings to run with: the profile of `file` (or, without a file, the defaults in the current
+    /// folder), then the process environment on top.
+    pub fn load(file: Option<&Path>, profile: Option<&str>) -> Result<Config> {
+        let mut config = match file {
+            Some(path) => ConfigFile::load(path)?.profile(profile)?,
+            None => {
+                if let Some(name) = profile {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!("profile {name:?} asked for, but no config file given: add --config FILE (or SKAT_GATEWAY_CONFIG)"),
+                    ));
+                }
+                Config::defaults(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+            }
+        };
+        config.apply_env(|key| std::env::var(key).ok())?;
+        Ok(config)
     }
 
     /// The gateway a service is routed to.
@@ -347,6 +369,7 @@ struct RawProfile {
     connect_timeout: Option<Spanned<DurationValue>>,
     io_timeout: Option<Spanned<DurationValue>>,
     default_gateway: Option<GatewayChoice>,
+    upload_attempts: Option<u32>,
     new: Option<RawAddress>,
     legacy: Option<RawAddress>,
     #[serde(default)]
@@ -520,6 +543,9 @@ impl ConfigFile {
         }
         if let Some(g) = raw.default_gateway {
             config.default_gateway = g;
+        }
+        if let Some(n) = raw.upload_attempts {
+            config.upload_attempts = n.clamp(1, 100);
         }
         for (pattern, gateway) in &raw.routes {
             let text = pattern.get_ref();

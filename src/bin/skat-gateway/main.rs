@@ -15,6 +15,7 @@ mod secrets;
 #[cfg(feature = "sim")]
 mod sim;
 mod transfer;
+mod workflow;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -64,6 +65,18 @@ enum Command {
     /// The main job end to end against a built-in simulator: identity, connect, submit, receipts, reuse refused.
     #[cfg(feature = "sim")]
     Demo,
+    /// Submit files to a service: unique names, journal, upload (retried under the same name).
+    Submit(workflow::SubmitArgs),
+    /// Fetch status and response files from `out` into the inbox and advance the submissions.
+    Poll(workflow::PollArgs),
+    /// Show submissions and their states from the journal (no network).
+    Status(workflow::StatusArgs),
+    /// List the services this certificate may use.
+    Services(workflow::ServicesArgs),
+    /// Send a heartbeat to FTPSGW.Heartbeat and wait for its status 1.
+    Ping(workflow::PingArgs),
+    /// Migration: fetch the new gateway password from the legacy gateway.
+    LoginInfo(workflow::LoginInfoArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +92,12 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         #[cfg(feature = "sim")]
         Command::Demo => demo::run(),
+        Command::Submit(args) => workflow::submit(args),
+        Command::Poll(args) => workflow::poll(args),
+        Command::Status(args) => workflow::status(args),
+        Command::Services(args) => workflow::services(args),
+        Command::Ping(args) => workflow::ping(args),
+        Command::LoginInfo(args) => workflow::login_info(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,886 @@
+//! The gateway client: submit files exactly once, collect every receipt, ping, and fetch the migration password.
+//!
+//! A [`Client`] holds the identity, the journal and up to two FTPS sessions (new and legacy gateway, opened
+//! when first needed and reopened after a connection failure). It is `Send` (move it to a worker thread) but
+//! not `Sync`: one operation at a time; wrap it in a `Mutex` to share it. Several clients, in one process or
+//! many, may share one journal file.
+
+use super::catalogue::{self, Service, TransferType, HEARTBEAT_SERVICE};
+use super::config::{Config, GatewayChoice};
+use super::migration;
+use super::names;
+use super::receipt::{self, Receipt, StatusCode};
+use crate::endpoint::{Endpoint, Generation};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ftp::{self, Login, Session, SessionConfig, Timeouts};
+use crate::identity::Identity;
+use crate::journal::{self, Journal, NewSubmission, ReceiptOutcome, Submission, SubmissionState};
+use crate::secret::Secret;
+use crate::tls::TlsOptions;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Something a face may show: progress and milestones. Logging goes through the `log` facade as well.
+#[derive(Clone, Debug, Serialize)]
+pub enum Event {
+    Connecting { gateway: GatewayChoice, host: String, port: u16 },
+    Connected { gateway: GatewayChoice, username: String },
+    /// A name was committed to the journal for a file.
+    Reserved { name: String, service: String },
+    /// Upload progress: bytes sent so far of `total`.
+    Uploading { name: String, sent: u64, total: u64 },
+    Uploaded { name: String, bytes: u64, attempts: u32 },
+    /// An attempt failed with a connection problem; the upload is retried under the same name.
+    Retrying { name: String, attempt: u32, error: String },
+    Downloaded { remote_name: String, local_path: PathBuf, bytes: u64 },
+    Receipt { status_file: String, transaction_id: String, code: u8 },
+    DeletedRemote { remote_name: String },
+}
+
+/// A callback for [`Event`]s.
+pub type EventHandler = Box<dyn FnMut(&Event) + Send>;
+
+/// How to submit.
+#[derive(Clone, Debug, Default)]
+pub struct SubmitOptions {
+    /// Use this name instead of a generated one (checked against the gateway's rules and the journal).
+    pub name: Option<String>,
+    /// A readable prefix for a generated name (default: the file's own name).
+    pub prefix: Option<String>,
+}
+
+/// How to poll.
+#[derive(Clone, Debug, Default)]
+pub struct PollOptions {
+    /// Leave every file in `out` (by default, files the journal has safely recorded are deleted there).
+    pub keep_remote: bool,
+    /// Also delete files in `out` that belong to no submission of this journal (by default they are kept for
+    /// whichever system sent them: one certificate may serve several systems).
+    pub delete_unknown: bool,
+}
+
+/// A file fetched from `out` by [`Client::poll`].
+#[derive(Clone, Debug, Serialize)]
+pub struct FetchedFile {
+    pub gateway: GatewayChoice,
+    pub remote_name: String,
+    pub local_path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+    /// False when the journal had it already (a poll interrupted before the remote delete).
+    pub new: bool,
+    pub deleted_remote: bool,
+}
+
+/// A status file and what it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReceivedReceipt {
+    pub gateway: GatewayChoice,
+    pub receipt: Receipt,
+    pub outcome: ReceiptOutcome,
+    pub local_path: PathBuf,
+}
+
+/// What one poll found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PollReport {
+    pub files: Vec<FetchedFile>,
+    pub receipts: Vec<ReceivedReceipt>,
+    /// Status files naming submissions this journal does not know: kept (locally and in `out`) and reported.
+    pub unknown: Vec<ReceivedReceipt>,
+    /// Files named like status files that could not be understood: (remote name, local copy, why).
+    pub invalid: Vec<(String, PathBuf, String)>,
+    /// Submissions that passed their deadline during this poll.
+    pub overdue: Vec<Submission>,
+}
+
+/// The answer to a heartbeat.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ping {
+    pub name: String,
+    pub receipt: Receipt,
+    /// From the start of the upload to the status 1 file.
+    pub round_trip: Duration,
+}
+
+const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// The gateway client. See the module documentation for threading.
+pub struct Client {
+    config: Config,
+    identity: Arc<Identity>,
+    journal: Arc<Journal>,
+    owner: String,
+    new_session: Option<Session>,
+    legacy_session: Option<Session>,
+    /// The services each gateway showed this client, cached for the session's life.
+    visible: [Option<Vec<Service>>; 2],
+    /// The legacy gateway's id folder (`UID_...`) that holds its service folders, once found.
+    legacy_root: Option<String>,
+    events: Option<EventHandler>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("profile", &self.config.profile).field("owner", &self.owner).finish_non_exhaustive()
+    }
+}
+
+fn slot(gateway: GatewayChoice) -> usize {
+    match gateway {
+        GatewayChoice::New => 0,
+        GatewayChoice::Legacy => 1,
+    }
+}
+
+/// Connection problems after which an operation is worth repeating on a new connection.
+fn is_transient(error: &Error) -> bool {
+    matches!(error.kind(), ErrorKind::ConnectionLost | ErrorKind::Timeout | ErrorKind::ConnectionRefused)
+        || (error.kind() == ErrorKind::UnexpectedReply && error.server_reply().is_some_and(|r| (400..500).contains(&r.code)))
+}
+
+impl Client {
+    /// Loads the identity, opens the journal and logs in to the default gateway (so that a wrong certificate,
+    /// password or address shows at once).
+    pub fn connect(config: Config) -> Result<Client> {
+        let mut client = Client::offline(config)?;
+        let gateway = client.config.default_gateway;
+        client.session(gateway)?;
+        Ok(client)
+    }
+
+    /// As [`Client::connect`], but without logging in: the first operation that needs a gateway connects.
+    pub fn offline(config: Config) -> Result<Client> {
+        let identity = Arc::new(load_identity(&config)?);
+        let owner = match &config.username {
+            Some(name) => name.clone(),
+            None => identity.username().map_err(|e| {
+                e.context("cannot derive the gateway user name from the certificate; set `username` in the profile")
+            })?,
+        };
+        let journal = Arc::new(Journal::open(&config.journal)?);
+        Ok(Client {
+            config,
+            identity,
+            journal,
+            owner,
+            new_session: None,
+            legacy_session: None,
+            visible: [None, None],
+            legacy_root: None,
+            events: None,
+        })
+    }
+
+    /// Receives progress and milestone events (replaces an earlier handler).
+    pub fn set_event_handler(&mut self, handler: impl FnMut(&Event) + Send + 'static) {
+        self.events = Some(Box::new(handler));
+    }
+
+    /// The gateway user name this client acts as (the journal's owner of its names).
+    pub fn username(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    fn emit(&mut self, event: Event) {
+        if let Some(handler) = self.events.as_mut() {
+            handler(&event);
+        }
+    }
+
+    fn session_config(&self, gateway: GatewayChoice) -> Result<SessionConfig> {
+        let address = self.config.address(gateway);
+        let mut endpoint = Endpoint::custom(address.host.clone(), address.port).with_generation(match gateway {
+            GatewayChoice::New => Generation::New,
+            GatewayChoice::Legacy => Generation::Legacy,
+        });
+        if let Some(range) = &address.data_ports {
+            endpoint = endpoint.with_data_ports(range.clone());
+        }
+        let login = match gateway {
+            GatewayChoice::New => {
+                let password = self.config.gateway_password()?.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "no gateway password for profile {}: set password_file in the config or SKAT_GATEWAY_PASSWORD \
+                             (`skat-gateway login-info --save FILE` fetches it from the legacy gateway during the migration)",
+                            self.config.profile
+                        ),
+                    )
+                })?;
+                Login::Password { username: Some(self.owner.clone()), password }
+            }
+            GatewayChoice::Legacy => Login::CertificateOnly { username: Some(self.owner.clone()) },
+        };
+        let tls = TlsOptions {
+            system_roots: self.config.system_roots,
+            ca_file: self.config.ca_file.clone(),
+            ..TlsOptions::default()
+        };
+        Ok(SessionConfig::new(endpoint, self.identity.clone(), login)
+            .with_tls(tls)
+            .with_timeouts(Timeouts { connect: self.config.connect_timeout, io: self.config.io_timeout }))
+    }
+
+    fn session(&mut self, gateway: GatewayChoice) -> Result<&mut Session> {
+        let open = match gateway {
+            GatewayChoice::New => self.new_session.is_some(),
+            GatewayChoice::Legacy => self.legacy_session.is_some(),
+        };
+        if !open {
+            let config = self.session_config(gateway)?;
+            let address = self.config.address(gateway).clone();
+            self.emit(Event::Connecting { gateway, host: address.host.clone(), port: address.port });
+            let session = Session::connect(&config)?;
+            self.emit(Event::Connected { gateway, username: session.username().to_string() });
+            match gateway {
+                GatewayChoice::New => self.new_session = Some(session),
+                GatewayChoice::Legacy => self.legacy_session = Some(session),
+            }
+        }
+        let session = match gateway {
+            GatewayChoice::New => self.new_session.as_mut(),
+            GatewayChoice::Legacy => self.legacy_session.as_mut(),
+        };
+        session.ok_or_else(|| Error::new(ErrorKind::Internal, "a session just opened is missing"))
+    }
+
+    /// Forgets a broken session; the next operation reconnects.
+    fn drop_session(&mut self, gateway: GatewayChoice) {
+        match gateway {
+            GatewayChoice::New => self.new_session = None,
+            GatewayChoice::Legacy => self.legacy_session = None,
+        }
+    }
+
+    /// Logs out of both gateways.
+    pub fn close(mut self) -> Result<()> {
+        let mut result = Ok(());
+        for session in [self.new_session.take(), self.legacy_session.take()].into_iter().flatten() {
+            if let Err(e) = session.quit() {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// Runs `op` on the gateway's session, reconnecting once when the connection turned out to be broken.
+    fn with_session<T>(&mut self, gateway: GatewayChoice, mut op: impl FnMut(&mut Session) -> Result<T>) -> Result<T> {
+        match op(self.session(gateway)?) {
+            Err(e) if is_transient(&e) => {
+                log::info!("{e}; reconnecting to the {} gateway", gateway.as_str());
+                self.drop_session(gateway);
+                std::thread::sleep(TRANSIENT_RETRY_PAUSE);
+                op(self.session(gateway)?)
+            }
+            other => other,
+        }
+    }
+
+    /// The folder that holds the service folders: the root on the new gateway, the `UID_...` folder on the
+    /// legacy one.
+    fn services_folder(&mut self, gateway: GatewayChoice) -> Result<Option<String>> {
+        if gateway == GatewayChoice::New {
+            return Ok(None);
+        }
+        if self.legacy_root.is_none() {
+            let entries = self.with_session(gateway, |s| s.list(None))?;
+            let expected = migration::id_folder(&self.owner);
+            let found = entries
+                .iter()
+                .filter(|e| e.is_dir)
+                .map(|e| e.name.clone())
+                .find(|n| Some(n.as_str()) == expected.as_deref())
+                .or_else(|| {
+                    entries.iter().filter(|e| e.is_dir).map(|e| e.name.clone()).find(|n| {
+                        ["UID_", "RID_", "FID_", "UI_"].iter().any(|p| n.starts_with(p))
+                    })
+                });
+            self.legacy_root = Some(found.unwrap_or_default());
+        }
+        Ok(self.legacy_root.clone().filter(|r| !r.is_empty()))
+    }
+
+    /// The services this certificate sees on a gateway (its folders), cached per session.
+    pub fn services_on(&mut self, gateway: GatewayChoice) -> Result<Vec<Service>> {
+        if let Some(list) = &self.visible[slot(gateway)] {
+            return Ok(list.clone());
+        }
+        let folder = self.services_folder(gateway)?;
+        let entries = self.with_session(gateway, |s| s.list(folder.as_deref()))?;
+        let services: Vec<Service> = catalogue::services_from_folders(
+            entries.iter().filter(|e| e.is_dir).map(|e| e.name.as_str()),
+        )
+        .into_iter()
+        .filter(|s| s.name != migration::LOGIN_INFO_SERVICE)
+        .collect();
+        self.visible[slot(gateway)] = Some(services.clone());
+        Ok(services)
+    }
+
+    /// The services this certificate may use on the default gateway.
+    pub fn services(&mut self) -> Result<Vec<Service>> {
+        let gateway = self.config.default_gateway;
+        self.services_on(gateway)
+    }
+
+    fn check_service(&mut self, service: &Service, gateway: GatewayChoice) -> Result<()> {
+        let visible = self.services_on(gateway)?;
+        if visible.iter().any(|s| s.name == service.name) {
+            return Ok(());
+        }
+        let usable: Vec<&str> = visible.iter().map(|s| s.name.as_str()).collect();
+        Err(Error::new(
+            ErrorKind::ServiceNotAvailable,
+            format!(
+                "the certificate of {} may not use the service {} on the {} gateway ({}), so nothing was sent. \
+                 Services it may use: {}. Ask the agency for the role, or check the service name",
+                self.owner,
+                service.name,
+                gateway.as_str(),
+                self.config.address(gateway).host,
+                if usable.is_empty() { "none".to_string() } else { usable.join(", ") }
+            ),
+        ))
+    }
+
+    /// Submits a file: reserves a unique name in the journal, uploads the file (retrying under the same name
+    /// after connection failures) and returns the submission in state `Uploaded`.
+    ///
+    /// Submitting the same file to the same service again after an interrupted upload (a crash, a kill, a
+    /// network failure that outlasted the retries) resumes that submission under its name.
+    pub fn submit(&mut self, service: &str, file: &Path, options: &SubmitOptions) -> Result<Submission> {
+        let service = Service::named(service)?;
+        let (size, sha256) = hash_file(file)?;
+        let local = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let open = |_: ()| {
+            File::open(file).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("cannot read {}: {e}", file.display())).with_source(e)
+            })
+        };
+        self.submit_from(service, Some(local), size, sha256, options, &mut |()| {
+            open(()).map(|f| Box::new(f) as Box<dyn Read>)
+        }, file.file_name().map(Path::new))
+    }
+
+    /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name.
+    pub fn submit_bytes(&mut self, service: &str, bytes: &[u8], extension: &str, options: &SubmitOptions) -> Result<Submission> {
+        let service = Service::named(service)?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let data = bytes.to_vec();
+        let hint = PathBuf::from(format!("{}.{}", options.prefix.as_deref().unwrap_or("sub"), extension.trim_start_matches('.')));
+        self.submit_from(service, None, bytes.len() as u64, sha256, options, &mut move |()| {
+            Ok(Box::new(std::io::Cursor::new(data.clone())) as Box<dyn Read>)
+        }, Some(&hint))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn submit_from(
+        &mut self,
+        service: Service,
+        local_path: Option<PathBuf>,
+        size: u64,
+        sha256: String,
+        options: &SubmitOptions,
+        open: &mut dyn FnMut(()) -> Result<Box<dyn Read>>,
+        name_hint: Option<&Path>,
+    ) -> Result<Submission> {
+        let gateway = self.config.route(&service.name);
+        if let Some(name) = &options.name {
+            names::validate(name)?;
+            if self.journal.name_used(&self.owner, name)? {
+                return Err(Error::new(
+                    ErrorKind::FilenameReused,
+                    format!(
+                        "the filename {name} was used before by {} (journal {}); the gateway accepts a name once: \
+                         choose another name or leave --name out to get a unique one",
+                        self.owner,
+                        self.journal.path().display()
+                    ),
+                ));
+            }
+        }
+        self.check_service(&service, gateway)?;
+
+        let resumed = match &options.name {
+            Some(_) => None,
+            None => self.journal.unfinished_uploads(&self.owner, &service.name, &sha256)?.into_iter().next(),
+        };
+        let submission = match resumed {
+            Some(s) => {
+                log::warn!(
+                    "{}: an earlier upload of this file to {} as {} did not finish; retrying it under the same name",
+                    local_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    service.name,
+                    s.name
+                );
+                s
+            }
+            None => {
+                let mut new = NewSubmission {
+                    owner: self.owner.clone(),
+                    name: String::new(),
+                    service: service.name.clone(),
+                    gateway: gateway.as_str().to_string(),
+                    local_path: local_path.clone(),
+                    size: Some(size),
+                    sha256: Some(sha256.clone()),
+                };
+                let mut tries = 0;
+                loop {
+                    new.name = match &options.name {
+                        Some(n) => n.clone(),
+                        None => names::generate(options.prefix.as_deref(), name_hint),
+                    };
+                    match self.journal.create_submission(&new) {
+                        Ok(s) => break s,
+                        // A generated name clashed (practically never): draw another.
+                        Err(e) if e.kind() == ErrorKind::FilenameReused && options.name.is_none() && tries < 5 => tries += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        };
+        let name = submission.name.clone();
+        self.emit(Event::Reserved { name: name.clone(), service: service.name.clone() });
+        self.upload(gateway, &service, &name, size, open)
+    }
+
+    fn upload(
+        &mut self,
+        gateway: GatewayChoice,
+        service: &Service,
+        name: &str,
+        size: u64,
+        open: &mut dyn FnMut(()) -> Result<Box<dyn Read>>,
+    ) -> Result<Submission> {
+        let folder = self.services_folder(gateway)?;
+        let remote = match folder {
+            Some(root) => format!("{root}/{}/{name}", service.name),
+            None => format!("{}/{name}", service.name),
+        };
+        let transfer = match service.transfer_type {
+            TransferType::Binary => ftp::TransferType::Binary,
+            TransferType::Ascii => ftp::TransferType::Ascii,
+        };
+        let attempts = self.config.upload_attempts.max(1);
+        let mut last_error = None;
+        for attempt in 1..=attempts {
+            let s = self.journal.start_upload(&self.owner, name)?;
+            let mut reader = open(())?;
+            let mut events = self.events.take();
+            let mut report = |sent: u64| {
+                if let Some(handler) = events.as_mut() {
+                    handler(&Event::Uploading { name: name.to_string(), sent, total: size });
+                }
+            };
+            let result = self.session(gateway).and_then(|session| session.put(&mut reader, &remote, transfer, Some(&mut report)));
+            self.events = events;
+            match result {
+                Ok(bytes) => {
+                    let s = self.journal.finish_upload(&self.owner, name, self.config.deadline)?;
+                    log::info!("uploaded {name} to {} ({bytes} bytes, attempt {})", service.name, s.attempts);
+                    self.emit(Event::Uploaded { name: name.to_string(), bytes, attempts: s.attempts });
+                    return Ok(s);
+                }
+                Err(e) if is_transient(&e) => {
+                    log::warn!("upload of {name} (attempt {attempt}) failed: {e}; retrying under the same name");
+                    self.emit(Event::Retrying { name: name.to_string(), attempt: s.attempts, error: e.to_string() });
+                    self.drop_session(gateway);
+                    last_error = Some(e);
+                    if attempt < attempts {
+                        std::thread::sleep(TRANSIENT_RETRY_PAUSE * attempt);
+                    }
+                }
+                Err(e) => {
+                    // Refused for good (permission, local read error, ...): record why.
+                    let code = format!("{:?}", e.kind());
+                    self.journal.fail(&self.owner, name, &code, e.message())?;
+                    return Err(e.context(format!("submission {name} failed")));
+                }
+            }
+        }
+        let e = last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no upload attempt was made"));
+        Err(Error::new(
+            e.kind(),
+            format!(
+                "the upload of {name} to {} failed {attempts} times ({e}); it stays recorded as {name} in the journal: \
+                 submit the same file again to retry under the same name",
+                service.name
+            ),
+        ))
+    }
+
+    /// Fetches everything new from `out` into `inbox`, records it, applies status files to their submissions
+    /// and only then deletes the files remotely (unless kept). Marks submissions past their deadline Overdue.
+    pub fn poll(&mut self, inbox: &Path, options: &PollOptions) -> Result<PollReport> {
+        let mut report = PollReport::default();
+        for gateway in self.gateways_to_poll()? {
+            self.poll_gateway(gateway, inbox, options, &|_| true, &mut report)?;
+        }
+        report.overdue = self.journal.mark_overdue(&self.owner, journal::now_ms())?;
+        for s in &report.overdue {
+            log::warn!("{} ({}) is overdue: no status 1 or 2 before its deadline", s.name, s.service);
+        }
+        Ok(report)
+    }
+
+    /// Polls every `interval` until no submission of this certificate waits for a status (everything
+    /// Responded or Failed; heartbeats are done at status 1) or `wait` has passed.
+    pub fn poll_until_settled(&mut self, inbox: &Path, options: &PollOptions, wait: Duration, interval: Duration) -> Result<PollReport> {
+        let deadline = Instant::now() + wait;
+        let mut total = PollReport::default();
+        loop {
+            let report = self.poll(inbox, options)?;
+            total.files.extend(report.files);
+            total.receipts.extend(report.receipts);
+            total.unknown.extend(report.unknown);
+            total.invalid.extend(report.invalid);
+            total.overdue.extend(report.overdue);
+            if self.pending()?.is_empty() || Instant::now() >= deadline {
+                return Ok(total);
+            }
+            std::thread::sleep(interval.min(deadline.saturating_duration_since(Instant::now())));
+        }
+    }
+
+    /// Submissions of this certificate still waiting for a status.
+    pub fn pending(&self) -> Result<Vec<Submission>> {
+        Ok(self
+            .journal
+            .submissions(Some(&self.owner))?
+            .into_iter()
+            .filter(|s| match s.state {
+                SubmissionState::Uploaded | SubmissionState::Accepted | SubmissionState::Overdue => true,
+                SubmissionState::Delivered => s.service != HEARTBEAT_SERVICE,
+                _ => false,
+            })
+            .collect())
+    }
+
+    fn gateways_to_poll(&self) -> Result<Vec<GatewayChoice>> {
+        let mut gateways = BTreeSet::new();
+        gateways.insert(slot(self.config.default_gateway));
+        for (_, g) in &self.config.routes {
+            gateways.insert(slot(*g));
+        }
+        for s in self.journal.submissions(Some(&self.owner))? {
+            if !s.state.is_final() && s.gateway == GatewayChoice::Legacy.as_str() {
+                gateways.insert(slot(GatewayChoice::Legacy));
+            }
+        }
+        Ok(gateways.into_iter().map(|i| if i == 0 { GatewayChoice::New } else { GatewayChoice::Legacy }).collect())
+    }
+
+    fn poll_gateway(
+        &mut self,
+        gateway: GatewayChoice,
+        inbox: &Path,
+        options: &PollOptions,
+        wanted: &dyn Fn(&str) -> bool,
+        report: &mut PollReport,
+    ) -> Result<()> {
+        std::fs::create_dir_all(inbox).map_err(|e| {
+            Error::new(ErrorKind::Io, format!("cannot create the inbox {}: {e}; check the path and permissions", inbox.display()))
+                .with_source(e)
+        })?;
+        let entries = self.with_session(gateway, |s| s.list(Some("out")))?;
+        let mut files: Vec<_> = entries.into_iter().filter(|e| !e.is_dir && wanted(&e.name)).collect();
+        // Status files first, so that the response files they name are known before those are looked at.
+        files.sort_by_key(|e| (!receipt::is_status_file_name(&e.name), e.name.clone()));
+
+        let mut deletable = Vec::new();
+        for entry in files {
+            let fetched = self.fetch(gateway, &entry.name, entry.size, inbox)?;
+            let download_id = self.journal.download(&self.owner, gateway.as_str(), &entry.name)?.map(|d| d.id);
+            let mut delete = false;
+            if receipt::is_status_file_name(&entry.name) {
+                let content = std::fs::read(&fetched.local_path).map_err(|e| {
+                    Error::new(ErrorKind::Io, format!("cannot read back {}: {e}", fetched.local_path.display())).with_source(e)
+                })?;
+                match Receipt::parse(&entry.name, &content) {
+                    Ok(parsed) => {
+                        let outcome = self.journal.apply_receipt(&self.owner, &parsed, download_id)?;
+                        self.emit(Event::Receipt {
+                            status_file: parsed.status_file.clone(),
+                            transaction_id: parsed.transaction_id.clone(),
+                            code: parsed.code.as_digit(),
+                        });
+                        let known = match &outcome {
+                            ReceiptOutcome::UnknownName => false,
+                            ReceiptOutcome::AlreadyRecorded => self.journal.submission(&self.owner, &parsed.transaction_id).is_ok(),
+                            _ => true,
+                        };
+                        let received = ReceivedReceipt { gateway, receipt: parsed, outcome, local_path: fetched.local_path.clone() };
+                        if known {
+                            delete = true;
+                            report.receipts.push(received);
+                        } else {
+                            log::warn!(
+                                "{}: a status file for {}, which this journal never submitted; kept in out and in {}",
+                                entry.name,
+                                received.receipt.transaction_id,
+                                received.local_path.display()
+                            );
+                            delete = options.delete_unknown;
+                            report.unknown.push(received);
+                        }
+                    }
+                    Err(e) => {
+                        log::warn!("{e}");
+                        report.invalid.push((entry.name.clone(), fetched.local_path.clone(), e.message().to_string()));
+                    }
+                }
+            } else {
+                delete = self.is_linked_response(&entry.name)? || options.delete_unknown;
+            }
+            if delete && !options.keep_remote {
+                deletable.push((entry.name.clone(), download_id));
+            }
+            report.files.push(fetched);
+        }
+        for (name, download_id) in deletable {
+            self.with_session(gateway, |s| s.delete(&format!("out/{name}")))?;
+            if let Some(id) = download_id {
+                self.journal.mark_deleted_remote(id)?;
+            }
+            if let Some(f) = report.files.iter_mut().find(|f| f.remote_name == name && f.gateway == gateway) {
+                f.deleted_remote = true;
+            }
+            self.emit(Event::DeletedRemote { remote_name: name });
+        }
+        Ok(())
+    }
+
+    fn is_linked_response(&self, remote_name: &str) -> Result<bool> {
+        Ok(self
+            .journal
+            .submissions(Some(&self.owner))?
+            .iter()
+            .any(|s| s.response_files.iter().any(|r| r == remote_name)))
+    }
+
+    /// Brings one file of `out` safely into the inbox: unless the journal already has it there, download to a
+    /// temporary file, fsync, rename into place, fsync the folder, then record it.
+    fn fetch(&mut self, gateway: GatewayChoice, remote_name: &str, listed_size: Option<u64>, inbox: &Path) -> Result<FetchedFile> {
+        if remote_name.contains(['/', '\\']) || remote_name == "." || remote_name == ".." || remote_name.is_empty() {
+            return Err(Error::new(
+                ErrorKind::UnexpectedReply,
+                format!("the gateway listed the odd name {remote_name:?} in out; not fetching it"),
+            ));
+        }
+        if let Some(known) = self.journal.download(&self.owner, gateway.as_str(), remote_name)? {
+            let same_size = listed_size.is_none_or(|s| s == known.size);
+            if same_size && known.local_path.exists() {
+                log::debug!("{remote_name} is already in {}", known.local_path.display());
+                return Ok(FetchedFile {
+                    gateway,
+                    remote_name: remote_name.to_string(),
+                    local_path: known.local_path,
+                    size: known.size,
+                    sha256: known.sha256,
+                    new: false,
+                    deleted_remote: false,
+                });
+            }
+        }
+        let temp = inbox.join(format!(".{remote_name}.{}.part", std::process::id()));
+        let remote = format!("out/{remote_name}");
+        let result = self.with_session(gateway, |session| {
+            let mut file = File::create(&temp).map_err(|e| {
+                Error::new(ErrorKind::Io, format!("cannot write {}: {e}; check the inbox's permissions and free space", temp.display()))
+                    .with_source(e)
+            })?;
+            let mut hashing = HashingWriter { inner: &mut file, hasher: Sha256::new() };
+            let bytes = session.get(&remote, &mut hashing, ftp::TransferType::Binary, None)?;
+            let digest = hex::encode(hashing.hasher.finalize());
+            file.sync_all().map_err(|e| io_error(&temp, e))?;
+            Ok((bytes, digest))
+        });
+        let (bytes, sha256) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
+        };
+        let local_path = place_in_inbox(&temp, inbox, remote_name, &sha256)?;
+        self.journal.record_download(&self.owner, gateway.as_str(), remote_name, bytes, &sha256, &local_path)?;
+        self.emit(Event::Downloaded { remote_name: remote_name.to_string(), local_path: local_path.clone(), bytes });
+        Ok(FetchedFile { gateway, remote_name: remote_name.to_string(), local_path, size: bytes, sha256, new: true, deleted_remote: false })
+    }
+
+    /// Sends a heartbeat to `FTPSGW.Heartbeat` and waits (up to `timeout`) for its status 1.
+    pub fn ping(&mut self, inbox: &Path, timeout: Duration) -> Result<Ping> {
+        let started = Instant::now();
+        let stamp = journal::format_ms(journal::now_ms());
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<heartbeat><sent>{stamp}</sent><client>skat-gateway {}</client></heartbeat>\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        let options = SubmitOptions { name: None, prefix: Some("ping".into()) };
+        let submission = self.submit_bytes(HEARTBEAT_SERVICE, body.as_bytes(), "xml", &options)?;
+        let name = submission.name.clone();
+        let gateway = self.config.route(HEARTBEAT_SERVICE);
+        let deadline = started + timeout;
+        loop {
+            let mut report = PollReport::default();
+            let wanted = |file: &str| file.contains(&name);
+            self.poll_gateway(gateway, inbox, &PollOptions::default(), &wanted, &mut report)?;
+            if let Some(r) = report.receipts.into_iter().find(|r| r.receipt.transaction_id == name) {
+                if r.receipt.code == StatusCode::Error {
+                    let error = r.receipt.first_error().cloned().unwrap_or_default();
+                    return Err(Error::new(
+                        ErrorKind::SubmissionRejected,
+                        format!(
+                            "the heartbeat {name} was answered with status 0: {} {}",
+                            error.code.unwrap_or_default(),
+                            error.message.unwrap_or_default()
+                        ),
+                    ));
+                }
+                return Ok(Ping { name, receipt: r.receipt, round_trip: started.elapsed() });
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the heartbeat {name} got no status within {:?}: the gateway takes files but does not answer; \
+                         try again later (its status will still be collected by `skat-gateway poll`)",
+                        timeout
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Migration: logs in to the legacy gateway with the certificate alone and reads this certificate's new
+    /// password from `UID_<uid>/NyFTPSLoginInfo/Ny_FTPS_Login_Info.txt`.
+    pub fn fetch_login_info(&mut self) -> Result<Secret> {
+        let path = migration::login_info_path(&self.owner)?;
+        let mut content = zeroize::Zeroizing::new(Vec::new());
+        self.with_session(GatewayChoice::Legacy, |s| {
+            content.clear();
+            s.get(&path, &mut *content, ftp::TransferType::Binary, None).map_err(|e| {
+                if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::PermissionDenied {
+                    e.context(format!(
+                        "the legacy gateway has no {path} for {}: the agency may not have placed the password yet, or \
+                         the certificate was already moved; ask the agency",
+                        "this certificate"
+                    ))
+                } else {
+                    e
+                }
+            })
+        })?;
+        migration::parse_login_info(&content, &path)
+    }
+}
+
+struct HashingWriter<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}; check the folder's permissions and free space", path.display())).with_source(e)
+}
+
+/// Moves a finished temporary file into the inbox under the remote name. If a file of that name is there
+/// already with the same content, the temporary file is dropped (no duplicate); with other content, the new
+/// file gets a numbered name, so nothing is ever overwritten.
+fn place_in_inbox(temp: &Path, inbox: &Path, remote_name: &str, sha256: &str) -> Result<PathBuf> {
+    let mut candidate = inbox.join(remote_name);
+    let mut n = 1;
+    loop {
+        match std::fs::symlink_metadata(&candidate) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_error(&candidate, e)),
+            Ok(_) => {
+                if hash_file(&candidate).map(|(_, h)| h == sha256).unwrap_or(false) {
+                    let _ = std::fs::remove_file(temp);
+                    return Ok(candidate);
+                }
+                candidate = inbox.join(format!("{remote_name}.{n}"));
+                n += 1;
+            }
+        }
+    }
+    std::fs::rename(temp, &candidate).map_err(|e| io_error(&candidate, e))?;
+    // The rename is durable only once the folder itself is on disk.
+    if let Ok(dir) = File::open(inbox) {
+        dir.sync_all().map_err(|e| io_error(inbox, e))?;
+    }
+    Ok(candidate)
+}
+
+/// Size and SHA-256 of a local file, read in one streaming pass.
+pub fn hash_file(path: &Path) -> Result<(u64, String)> {
+    let unreadable = |e: std::io::Error| {
+        Error::new(ErrorKind::Io, format!("cannot read {}: {e}; check the path and permissions", path.display())).with_source(e)
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{} is not a regular file; give the file to submit", path.display())));
+    }
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+fn load_identity(config: &Config) -> Result<Identity> {
+    let Some(cert) = &config.certificate else {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "profile {} names no certificate: set `certificate` in the config file or SKAT_GATEWAY_CERT",
+                config.profile
+            ),
+        ));
+    };
+    match &config.key {
+        Some(key) => Identity::from_pem_files(cert, Some(key.as_path())),
+        None => {
+            let password = config.certificate_password()?;
+            Identity::from_file(cert, password.as_ref())
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The submission workflow against the simulator: names, uploads, receipts, the journal, routing, migration.
+
+mod workflow_support;
+
+use gateway::gateway::client::{PollOptions, SubmitOptions};
+use gateway::gateway::{GatewayChoice, StatusCode};
+use gateway::journal::{ReceiptOutcome, SubmissionState};
+use gateway::sim::{ClientSpec, Fault};
+use gateway::ErrorKind;
+use std::time::Duration;
+use workflow_support::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+const EVERY: Duration = Duration::from_millis(100);
+
+#[test]
+fn a_submission_reaches_status_3_with_its_receipts_and_response() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let file = setup.file("ankomst.xml", 10_000);
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    client.set_event_handler(move |e| seen.lock().unwrap().push(format!("{e:?}")));
+
+    let s = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap();
+    assert_eq!(s.state, SubmissionState::Uploaded);
+    assert!(s.name.starts_with("ankomst-") && s.name.ends_with(".xml"), "{}", s.name);
+    assert_eq!(s.size, Some(10_000));
+    assert_eq!(setup.received(SERVICE), [s.name.as_str()]);
+    let received = std::fs::read(
+        setup.sim.dir().join("users").join(&setup.client_files().username).join(".gateway/received").join(SERVICE).join(&s.name),
+    )
+    .unwrap();
+    assert_eq!(received, std::fs::read(&file).unwrap(), "the gateway got the file byte for byte");
+
+    let inbox = setup.path("inbox");
+    let report = client.poll_until_settled(&inbox, &PollOptions::default(), WAIT, EVERY).unwrap();
+    let s = client.journal().submission(client.username(), &s.name).unwrap();
+    assert_eq!(s.state, SubmissionState::Responded, "{s:?}");
+    assert_eq!(s.receipts.len(), 3, "{:?}", s.receipts);
+    assert!(s.skat_transaction_id.is_some());
+    assert_eq!(s.response_files.len(), 1);
+    let codes: Vec<StatusCode> = report.receipts.iter().map(|r| r.receipt.code).collect();
+    for code in [StatusCode::Delivered, StatusCode::Accepted, StatusCode::Responded] {
+        assert!(codes.contains(&code), "{codes:?}");
+    }
+    // Every receipt and the response are in the inbox, and out is empty.
+    for name in s.receipts.iter().chain(&s.response_files) {
+        assert!(inbox.join(name).is_file(), "{name} missing from the inbox");
+    }
+    assert!(setup.out().is_empty(), "out still holds {:?}", setup.out());
+    let downloads = client.journal().downloads(Some(client.username())).unwrap();
+    assert_eq!(downloads.len(), 4);
+    assert!(downloads.iter().all(|d| d.deleted_remote_at.is_some()));
+    let events = events.lock().unwrap();
+    assert!(events.iter().any(|e| e.starts_with("Uploading")), "{events:?}");
+    assert!(events.iter().any(|e| e.starts_with("Receipt")), "{events:?}");
+}
+
+#[test]
+fn a_reused_name_is_refused_locally_and_by_the_gateway() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let file = setup.file("a.xml", 100);
+    let named = SubmitOptions { name: Some("fixed-name-1.xml".into()), prefix: None };
+    client.submit(SERVICE, &file, &named).unwrap();
+    let err = client.submit(SERVICE, &file, &named).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FilenameReused);
+    assert!(err.message().contains("fixed-name-1.xml"), "{}", err.message());
+    assert_eq!(setup.received(SERVICE), ["fixed-name-1.xml"], "the second attempt never left the machine");
+
+    let err = client.submit(SERVICE, &file, &SubmitOptions { name: Some("bad name.xml".into()), prefix: None }).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidFilename);
+
+    // Another journal (another system, or the local check bypassed) sends the same name: the gateway
+    // answers with status 0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION and the submission fails.
+    let mut other = setup.client("other-state");
+    let s = other.submit(SERVICE, &file, &named).unwrap();
+    assert_eq!(s.attempts, 1);
+    other.poll_until_settled(&setup.path("other-inbox"), &PollOptions::default(), WAIT, EVERY).unwrap();
+    let s = other.journal().submission(other.username(), "fixed-name-1.xml").unwrap();
+    assert_eq!(s.state, SubmissionState::Failed);
+    let error = s.error.unwrap();
+    assert_eq!(error.code.as_deref(), Some("FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"));
+    assert!(error.message.is_some() && error.resolution.is_some());
+}
+
+#[test]
+fn a_service_the_certificate_may_not_use_fails_before_upload() {
+    let setup = start_with(|c| {
+        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
+    });
+    let mut client = setup.client("state");
+    let services: Vec<String> = client.services().unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(services, ["FTPSGW.Heartbeat", SERVICE]);
+    let file = setup.file("ics.xml", 100);
+    let err = client.submit(ICS_SERVICE, &file, &SubmitOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ServiceNotAvailable);
+    assert!(err.message().contains(ICS_SERVICE) && err.message().contains(SERVICE), "{}", err.message());
+    assert!(client.journal().submissions(None).unwrap().is_empty(), "no name was spent");
+    let err = client.submit("../etc", &file, &SubmitOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn a_status_file_for_an_unknown_name_is_kept_and_reported() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let out = setup.sim.out_dir(&setup.client_files().username);
+    let name = format!("status_{SERVICE}_someone-else.xml_1.xml");
+    let xml = format!(
+        "<status><file><FTPTransaktionsId>someone-else.xml</FTPTransaktionsId><service>{SERVICE}</service></file></status>"
+    );
+    std::fs::write(out.join(&name), xml).unwrap();
+    std::fs::write(out.join("status_garbage_x_1.xml"), "not xml at all <").unwrap();
+    let inbox = setup.path("inbox");
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert_eq!(report.unknown.len(), 1);
+    assert_eq!(report.unknown[0].receipt.transaction_id, "someone-else.xml");
+    assert_eq!(report.unknown[0].outcome, ReceiptOutcome::UnknownName);
+    assert_eq!(report.invalid.len(), 1);
+    assert!(inbox.join(&name).is_file() && inbox.join("status_garbage_x_1.xml").is_file());
+    assert_eq!(setup.out(), [name.clone(), "status_garbage_x_1.xml".to_string()], "kept for whoever sent it");
+    let unknown = client.journal().unknown_receipts(None).unwrap();
+    assert_eq!(unknown.len(), 1);
+    // Polling again duplicates nothing.
+    let again = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert!(again.files.iter().all(|f| !f.new));
+    assert_eq!(list(&inbox).len(), 2);
+}
+
+#[test]
+fn a_submission_without_status_becomes_overdue_and_recovers() {
+    let setup = start();
+    let mut config = setup.config("state");
+    config.deadline = Duration::from_millis(300);
+    let mut client = gateway::gateway::Client::connect(config).unwrap();
+    setup.sim.set_backend_available(false);
+    let s = client.submit(SERVICE, &setup.file("slow.xml", 100), &SubmitOptions::default()).unwrap();
+    let inbox = setup.path("inbox");
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert!(report.overdue.is_empty());
+    std::thread::sleep(Duration::from_millis(400));
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert_eq!(report.overdue.len(), 1);
+    assert_eq!(client.journal().submission(client.username(), &s.name).unwrap().state, SubmissionState::Overdue);
+    setup.sim.set_backend_available(true);
+    client.poll_until_settled(&inbox, &PollOptions::default(), WAIT, EVERY).unwrap();
+    assert_eq!(client.journal().submission(client.username(), &s.name).unwrap().state, SubmissionState::Responded);
+}
+
+#[test]
+fn routes_send_services_to_the_legacy_or_the_new_gateway() {
+    let setup = start();
+    let mut config = setup.config("state");
+    config.routes = vec![("Manifest.*".into(), GatewayChoice::Legacy)];
+    let mut client = gateway::gateway::Client::connect(config).unwrap();
+    let manifest = client.submit(SERVICE, &setup.file("m.xml", 100), &SubmitOptions::default()).unwrap();
+    let ics = client.submit(ICS_SERVICE, &setup.file("i.xml", 100), &SubmitOptions::default()).unwrap();
+    assert_eq!(manifest.gateway, "legacy");
+    assert_eq!(ics.gateway, "new");
+    assert_eq!(setup.received_legacy(SERVICE), [manifest.name.as_str()]);
+    assert!(setup.received(SERVICE).is_empty());
+    assert_eq!(setup.received(ICS_SERVICE), [ics.name.as_str()]);
+    client.poll_until_settled(&setup.path("inbox"), &PollOptions::default(), WAIT, EVERY).unwrap();
+    for name in [&manifest.name, &ics.name] {
+        assert_eq!(client.journal().submission(client.username(), name).unwrap().state, SubmissionState::Responded);
+    }
+}
+
+#[test]
+fn the_new_password_is_fetched_from_the_legacy_gateway() {
+    let setup = start();
+    let mut config = setup.config("state");
+    config.password_file = None; // not known yet: that is the point of the migration
+    let mut client = gateway::gateway::Client::offline(config).unwrap();
+    let password = client.fetch_login_info().unwrap();
+    assert_eq!(password.expose(), setup.client_files().gateway_password().expose());
+    assert!(!format!("{password:?}").contains(password.expose()));
+    // Without a password the new gateway cannot be used, and the error says how to get one.
+    let err = client.services_on(GatewayChoice::New).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("login-info"), "{}", err.message());
+}
+
+#[test]
+fn an_upload_cut_off_is_retried_under_the_same_name_and_lands_once() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let file = setup.file("big.xml", 3 * 1024 * 1024);
+    setup.sim.inject(Fault::DropDataAfter(512 * 1024), Some(1));
+    let s = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap();
+    assert_eq!(s.attempts, 2, "{s:?}");
+    assert_eq!(setup.received(SERVICE), [s.name.as_str()]);
+    client.poll_until_settled(&setup.path("inbox"), &PollOptions::default(), WAIT, EVERY).unwrap();
+    let s = client.journal().submission(client.username(), &s.name).unwrap();
+    assert_eq!(s.state, SubmissionState::Responded, "{s:?}");
+}
+
+#[test]
+fn a_poll_interrupted_before_the_delete_loses_and_duplicates_nothing() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let s = client.submit(SERVICE, &setup.file("p.xml", 100), &SubmitOptions::default()).unwrap();
+    let inbox = setup.path("inbox");
+    // Wait until all four files are in out, then fetch without deleting: the state a poll leaves when the
+    // connection drops after the downloads and before the deletes.
+    let start = std::time::Instant::now();
+    while setup.out().len() < 4 && start.elapsed() < WAIT {
+        std::thread::sleep(EVERY);
+    }
+    let first = client.poll(&inbox, &PollOptions { keep_remote: true, ..Default::default() }).unwrap();
+    assert_eq!(first.files.len(), 4);
+    assert_eq!(setup.out().len(), 4);
+    // A connection cut in the middle of the next poll: after it, a clean poll finishes the job.
+    setup.sim.inject(Fault::DropControlAfter(6_000), Some(1));
+    let _ = client.poll(&inbox, &PollOptions::default());
+    setup.sim.clear_faults();
+    let second = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert!(second.files.iter().all(|f| !f.new), "nothing downloaded twice: {:?}", second.files);
+    assert!(setup.out().is_empty(), "{:?}", setup.out());
+    assert_eq!(list(&inbox).len(), 4, "{:?}", list(&inbox));
+    let s = client.journal().submission(client.username(), &s.name).unwrap();
+    assert_eq!(s.state, SubmissionState::Responded);
+    assert_eq!(s.receipts.len(), 3);
+}
+
+#[test]
+fn ping_measures_the_heartbeat_round_trip() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let ping = client.ping(&setup.path("inbox"), WAIT).unwrap();
+    assert_eq!(ping.receipt.code, StatusCode::Delivered);
+    assert_eq!(ping.receipt.service, "FTPSGW.Heartbeat");
+    assert!(ping.name.starts_with("ping-"));
+    assert!(ping.round_trip < WAIT);
+    let s = client.journal().submission(client.username(), &ping.name).unwrap();
+    assert_eq!(s.state, SubmissionState::Delivered);
+    assert!(client.pending().unwrap().is_empty(), "a heartbeat is done at status 1");
+}

@@ -1,0 +1,192 @@
+//! The workflow through the command-line tool: config files, several processes on one journal, a process
+//! killed in the middle of an upload.
+
+mod workflow_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use workflow_support::*;
+
+const EXE: &str = env!("CARGO_BIN_EXE_skat-gateway");
+
+/// A config file for the simulator's client, with its journal and inbox in `state`.
+fn write_config(setup: &Setup, state: &str) -> PathBuf {
+    let client = setup.client_files();
+    let folder = setup.path(state);
+    std::fs::create_dir_all(&folder).unwrap();
+    let text = format!(
+        r#"default_profile = "sim"
+
+[profiles.sim]
+certificate = "{cert}"
+certificate_password_file = "{p12pw}"
+password_file = "{pw}"
+ca_file = "{ca}"
+system_roots = false
+journal = "journal.sqlite"
+inbox = "inbox"
+connect_timeout = "10s"
+io_timeout = "30s"
+
+[profiles.sim.new]
+host = "127.0.0.1"
+port = {port}
+
+[profiles.sim.legacy]
+host = "127.0.0.1"
+port = {legacy}
+"#,
+        cert = client.p12.display(),
+        p12pw = client.p12_password_file.display(),
+        pw = client.gateway_password_file.display(),
+        ca = setup.sim.ca_file().display(),
+        port = setup.sim.port(),
+        legacy = setup.sim.legacy_port().unwrap(),
+    );
+    let path = folder.join("client.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn cli(config: &Path) -> Command {
+    let mut command = Command::new(EXE);
+    command.arg(std::env::var("WF_CLI_FLAG").unwrap_or_else(|_| "--quiet".into()));
+    for var in ["SKAT_GATEWAY_CONFIG", "SKAT_GATEWAY_PROFILE", "SKAT_GATEWAY_JOURNAL", "SKAT_GATEWAY_PASSWORD"] {
+        command.env_remove(var);
+    }
+    command.env("SKAT_GATEWAY_CONFIG", config);
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({:?}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn status_json(config: &Path) -> Vec<serde_json::Value> {
+    let out = run(cli(config).args(["status", "--json"]));
+    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+}
+
+#[test]
+fn two_processes_submit_100_files_each_into_one_journal() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let mut children = Vec::new();
+    for process in ["a", "b"] {
+        let files: Vec<PathBuf> = (0..100).map(|i| setup.file(&format!("{process}-{i:03}.xml"), 200)).collect();
+        children.push(
+            cli(&config)
+                .args(["submit", "--service", SERVICE, "--json"])
+                .args(&files)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let mut names = std::collections::HashSet::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(list.len(), 100);
+        for s in list {
+            assert!(names.insert(s["name"].as_str().unwrap().to_string()), "a name was used twice");
+        }
+    }
+    assert_eq!(names.len(), 200);
+    let received = setup.received(SERVICE);
+    assert_eq!(received.len(), 200);
+    assert!(received.iter().all(|n| names.contains(n)));
+    let journal = status_json(&config);
+    assert_eq!(journal.len(), 200);
+    assert!(journal.iter().all(|s| s["state"] == "Uploaded"));
+}
+
+#[test]
+fn a_cli_killed_in_the_middle_of_a_50_mib_upload_recovers_with_one_copy() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let file = setup.file("big.xml", 50 * 1024 * 1024);
+    let incoming = setup.sim.dir().join("users").join(&setup.client_files().username).join(".gateway/incoming");
+
+    let mut child = cli(&config).args(["submit", "--service", SERVICE]).arg(&file).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    let mut partial = 0;
+    while started.elapsed() < Duration::from_secs(60) {
+        partial = std::fs::read_dir(&incoming)
+            .map(|d| d.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).max().unwrap_or(0))
+            .unwrap_or(0);
+        if partial >= 4 * 1024 * 1024 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(partial >= 4 * 1024 * 1024, "the upload never got going");
+
+    let before = status_json(&config);
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["state"], "Uploading", "killed mid-upload: {before:?}");
+    let name = before[0]["name"].as_str().unwrap().to_string();
+
+    // The same command again resumes the submission under its name; then poll until it is answered.
+    let out = run(cli(&config).args(["submit", "--service", SERVICE, "--json"]).arg(&file));
+    let resumed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(resumed[0]["name"], name.as_str());
+    run(cli(&config).args(["poll", "--wait", "60s", "--interval", "200ms"]));
+
+    let after = status_json(&config);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["state"], "Responded", "{after:?}");
+    assert_eq!(after[0]["attempts"], 2);
+    assert_eq!(setup.received(SERVICE), [name.as_str()], "exactly one accepted copy");
+    let copy = setup.sim.dir().join("users").join(&setup.client_files().username).join(".gateway/received").join(SERVICE).join(&name);
+    assert_eq!(std::fs::metadata(copy).unwrap().len(), 50 * 1024 * 1024);
+}
+
+#[test]
+fn bad_config_files_are_reported_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[profiles.p]\ndeadline = \"soon\"\n").unwrap();
+    let out = cli(&config).args(["status", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "configuration errors exit with 3");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 2") && err.contains("profiles.p.deadline"), "{err}");
+
+    std::fs::write(&config, "[profiles.p]\njournal = \"j.sqlite\"\n").unwrap();
+    let out = cli(&config).args(["status", "--profile", "q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no profile \"q\""));
+
+    let out = cli(&dir.path().join("missing.toml")).args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn status_and_login_info_through_the_cli() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let file = setup.file("x.xml", 100);
+    run(cli(&config).args(["submit", "--service", SERVICE, "--name", "cli-name-1.xml"]).arg(&file));
+    let out = cli(&config).args(["submit", "--service", SERVICE, "--name", "cli-name-1.xml"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(9), "a reused name exits with 9");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cli-name-1.xml"));
+    run(cli(&config).args(["poll", "--wait", "30s", "--interval", "100ms"]));
+    let text = String::from_utf8_lossy(&run(cli(&config).args(["status", "cli-name-1.xml"])).stdout).into_owned();
+    assert!(text.contains("Responded") && text.contains("status_"), "{text}");
+    let out = cli(&config).args(["status", "nope.xml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(9));
+}

@@ -1,0 +1,106 @@
+//! Helpers for the workflow tests: a simulator in a temporary folder and a client configuration for it.
+
+#![allow(dead_code)]
+
+use gateway::gateway::{Client, Config, GatewayAddress};
+use gateway::sim::{ClientFiles, Delays, SimConfig, SimHandle, Simulator};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const SERVICE: &str = "Manifest.AnkomstdeklarationOpret";
+pub const ICS_SERVICE: &str = "SummariskIndgangsangivelseOpretService";
+
+/// A running simulator and the temporary folder holding it and the client's journal and inbox. Dropping it
+/// stops the simulator (SimHandle's Drop) before the folder goes.
+pub struct Setup {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn fast_delays() -> Delays {
+    Delays { delivered: Duration::from_millis(20), accepted: Duration::from_millis(20), response: Duration::from_millis(20) }
+}
+
+pub fn start() -> Setup {
+    start_with(|_| {})
+}
+
+pub fn start_with(adjust: impl FnOnce(&mut SimConfig)) -> Setup {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut config = SimConfig::new(dir.path().join("sim"));
+    config.delays = fast_delays();
+    // Below Linux's ephemeral range (32768-60999): passive ports there can collide with the source ports of
+    // other tests' connections running in parallel.
+    config.data_ports = 20000..=32000;
+    adjust(&mut config);
+    let sim = Simulator::start(config).expect("the simulator starts");
+    Setup { sim, dir }
+}
+
+impl Setup {
+    pub fn client_files(&self) -> &ClientFiles {
+        self.sim.client()
+    }
+
+    /// A profile for the simulator's main client, journal and inbox in `state` (a folder in the temp dir).
+    pub fn config(&self, state: &str) -> Config {
+        config_for(&self.sim, self.sim.client(), &self.dir.path().join(state))
+    }
+
+    pub fn client(&self, state: &str) -> Client {
+        Client::connect(self.config(state)).expect("the client connects to the simulator")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Files the simulator received for `service` from the main client on the new gateway.
+    pub fn received(&self, service: &str) -> Vec<String> {
+        list(&self.sim.dir().join("users").join(&self.client_files().username).join(".gateway/received").join(service))
+    }
+
+    pub fn received_legacy(&self, service: &str) -> Vec<String> {
+        list(&self.sim.dir().join("legacy").join(&self.client_files().username).join(".gateway/received").join(service))
+    }
+
+    pub fn out(&self) -> Vec<String> {
+        list(&self.sim.out_dir(&self.client_files().username))
+    }
+
+    /// Writes a file of `size` bytes (a recognisable pattern) and returns its path.
+    pub fn file(&self, name: &str, size: usize) -> PathBuf {
+        let path = self.path(name);
+        let mut data = format!("<decl name=\"{name}\">").into_bytes();
+        while data.len() < size {
+            data.extend_from_slice(b"0123456789abcdef");
+        }
+        data.truncate(size.max(1));
+        std::fs::write(&path, &data).unwrap();
+        path
+    }
+}
+
+pub fn config_for(sim: &SimHandle, client: &ClientFiles, state: &Path) -> Config {
+    let mut config = Config::defaults(state);
+    config.profile = "sim".into();
+    config.new_gateway = GatewayAddress { host: "127.0.0.1".into(), port: sim.port(), data_ports: None };
+    config.legacy_gateway =
+        GatewayAddress { host: "127.0.0.1".into(), port: sim.legacy_port().unwrap_or(1), data_ports: None };
+    config.certificate = Some(client.p12.clone());
+    config.certificate_password_file = Some(client.p12_password_file.clone());
+    config.password_file = Some(client.gateway_password_file.clone());
+    config.ca_file = Some(sim.ca_file().to_path_buf());
+    config.system_roots = false;
+    config.connect_timeout = Duration::from_secs(10);
+    config.io_timeout = Duration::from_secs(20);
+    config
+}
+
+pub fn list(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
