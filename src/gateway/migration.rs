@@ -32,19 +32,22 @@ pub fn login_info_path(username: &str) -> Result<String> {
 pub fn parse_login_info(content: &[u8], source: &str) -> Result<Secret> {
     let text = String::from_utf8_lossy(content);
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    for line in &lines {
-        if let Some((key, value)) = line.split_once([':', '=']) {
+    let labelled = |line: &str| {
+        line.split_once([':', '=']).and_then(|(key, value)| {
             let key = key.trim().to_ascii_lowercase();
-            if matches!(key.as_str(), "password" | "adgangskode" | "new password" | "ny adgangskode" | "pwd") {
-                let value = value.trim();
-                if !value.is_empty() {
-                    return Ok(Secret::new(value));
-                }
+            let known = ["password", "adgangskode", "new password", "ny adgangskode", "pwd", "username", "brugernavn", "user"];
+            known.contains(&key.as_str()).then(|| (key, value.trim().to_string()))
+        })
+    };
+    for line in &lines {
+        if let Some((key, value)) = labelled(line) {
+            if !matches!(key.as_str(), "username" | "brugernavn" | "user") && !value.is_empty() {
+                return Ok(Secret::new(value));
             }
         }
     }
     if let [only] = lines.as_slice() {
-        if !only.contains(char::is_whitespace) {
+        if !only.contains(char::is_whitespace) && labelled(only).is_none() {
             return Ok(Secret::new(*only));
         }
     }
