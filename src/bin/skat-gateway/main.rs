@@ -42,6 +42,8 @@ struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    #[command(flatten)]
+    profile: workflow::ProfileArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,12 +94,12 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         #[cfg(feature = "sim")]
         Command::Demo => demo::run(),
-        Command::Submit(args) => workflow::submit(args),
-        Command::Poll(args) => workflow::poll(args),
-        Command::Status(args) => workflow::status(args),
-        Command::Services(args) => workflow::services(args),
-        Command::Ping(args) => workflow::ping(args),
-        Command::LoginInfo(args) => workflow::login_info(args),
+        Command::Submit(args) => workflow::submit(args, &cli.profile),
+        Command::Poll(args) => workflow::poll(args, &cli.profile),
+        Command::Status(args) => workflow::status(args, &cli.profile),
+        Command::Services(args) => workflow::services(args, &cli.profile),
+        Command::Ping(args) => workflow::ping(args, &cli.profile),
+        Command::LoginInfo(args) => workflow::login_info(args, &cli.profile),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

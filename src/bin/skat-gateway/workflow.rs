@@ -12,24 +12,23 @@ use std::time::Duration;
 /// Which settings to use: a config file's profile, then the environment (see the README for the variables).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProfileArgs {
-    /// The configuration file (TOML with [profiles.NAME] tables).
-    #[arg(long, value_name = "FILE", env = "SKAT_GATEWAY_CONFIG")]
+    /// The configuration file (TOML with [profiles.NAME] tables) for submit, poll, status, services, ping and
+    /// login-info.
+    #[arg(long, value_name = "FILE", env = "SKAT_GATEWAY_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// The profile in the configuration file (default: its default_profile, or its only profile).
-    #[arg(long, value_name = "NAME", env = "SKAT_GATEWAY_PROFILE")]
+    #[arg(long, value_name = "NAME", env = "SKAT_GATEWAY_PROFILE", global = true)]
     pub profile: Option<String>,
 }
 
 impl ProfileArgs {
-    fn load(&self) -> Result<Config> {
+    pub fn load(&self) -> Result<Config> {
         Config::load(self.config.as_deref(), self.profile.as_deref())
     }
 }
 
 #[derive(clap::Args, Debug)]
 pub struct SubmitArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
     /// The service (folder) to submit to, e.g. Manifest.AnkomstdeklarationOpret.
     #[arg(long, short)]
     service: String,
@@ -46,8 +45,6 @@ pub struct SubmitArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct PollArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
     /// Keep polling until every submission has its final status or this time has passed (e.g. 30s, 10m).
     #[arg(long, value_name = "DURATION")]
     wait: Option<String>,
@@ -70,8 +67,6 @@ pub struct PollArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
     /// Only this submission (its filename).
     name: Option<String>,
     /// The journal file (default: the profile's).
@@ -83,8 +78,6 @@ pub struct StatusArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ServicesArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
     /// Ask the legacy gateway instead of the new one.
     #[arg(long)]
     legacy: bool,
@@ -94,8 +87,6 @@ pub struct ServicesArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct PingArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
     /// How long to wait for the heartbeat's status 1.
     #[arg(long, value_name = "DURATION", default_value = "2m")]
     timeout: String,
@@ -105,8 +96,6 @@ pub struct PingArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct LoginInfoArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
     /// Write the password to this file (created with mode 0600), ready to be the profile's password_file.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
@@ -153,11 +142,11 @@ fn attach_progress(client: &mut Client) {
     });
 }
 
-pub fn submit(args: SubmitArgs) -> Result<()> {
+pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
     if args.name.is_some() && args.files.len() > 1 {
         return Err(Error::new(ErrorKind::InvalidArgument, "--name names one submission: give a single FILE with it"));
     }
-    let config = args.profile.load()?;
+    let config = profile.load()?;
     let mut client = Client::connect(config)?;
     attach_progress(&mut client);
     let options = SubmitOptions { name: args.name.clone(), prefix: None };
@@ -187,8 +176,8 @@ pub fn submit(args: SubmitArgs) -> Result<()> {
     }
 }
 
-pub fn poll(args: PollArgs) -> Result<()> {
-    let config = args.profile.load()?;
+pub fn poll(args: PollArgs, profile: &ProfileArgs) -> Result<()> {
+    let config = profile.load()?;
     let inbox = args.inbox.clone().unwrap_or_else(|| config.inbox.clone());
     let mut client = Client::connect(config)?;
     let options = PollOptions { keep_remote: args.keep_remote, delete_unknown: args.delete_unknown };
@@ -255,10 +244,10 @@ fn print_poll(report: &PollReport, inbox: &Path) {
     println!("{new} new file(s) in {}", inbox.display());
 }
 
-pub fn status(args: StatusArgs) -> Result<()> {
+pub fn status(args: StatusArgs, profile: &ProfileArgs) -> Result<()> {
     let journal_path = match &args.journal {
         Some(path) => path.clone(),
-        None => args.profile.load()?.journal,
+        None => profile.load()?.journal,
     };
     if !journal_path.exists() {
         return Err(Error::new(
@@ -306,8 +295,8 @@ pub fn status(args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn services(args: ServicesArgs) -> Result<()> {
-    let config = args.profile.load()?;
+pub fn services(args: ServicesArgs, profile: &ProfileArgs) -> Result<()> {
+    let config = profile.load()?;
     let mut client = Client::offline(config)?;
     let gateway = if args.legacy { GatewayChoice::Legacy } else { client.config().default_gateway };
     let services = client.services_on(gateway)?;
@@ -322,8 +311,8 @@ pub fn services(args: ServicesArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn ping(args: PingArgs) -> Result<()> {
-    let config = args.profile.load()?;
+pub fn ping(args: PingArgs, profile: &ProfileArgs) -> Result<()> {
+    let config = profile.load()?;
     let timeout = parse_duration(&args.timeout).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("--timeout: {e}")))?;
     let inbox = config.inbox.clone();
     let mut client = Client::connect(config)?;
@@ -337,11 +326,11 @@ pub fn ping(args: PingArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn login_info(args: LoginInfoArgs) -> Result<()> {
+pub fn login_info(args: LoginInfoArgs, profile: &ProfileArgs) -> Result<()> {
     if args.save.is_none() && !args.show {
         return Err(Error::new(ErrorKind::InvalidArgument, "say what to do with the password: --save FILE (mode 0600) and/or --show"));
     }
-    let mut config = args.profile.load()?;
+    let mut config = profile.load()?;
     // The legacy gateway takes the certificate alone; no password is needed (or known yet).
     config.password = None;
     config.password_file = None;
