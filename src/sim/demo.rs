@@ -1,20 +1,19 @@
 //! The main job, end to end, against an in-process simulator: what `skat-gateway demo` shows.
 //!
-//! identity -> connect -> services -> submit a Manifest declaration under a unique name -> wait for the status
-//! files -> show the receipts and the response -> show that the gateway refuses a reused name.
+//! identity -> connect -> services -> submit a Manifest declaration (unique name, journal) -> poll until the
+//! status files 1, 2 and 3 and the response are in the inbox -> the journal's record -> a reused name refused,
+//! first by the journal before anything is sent, then (from a second journal) by the gateway's status 0.
 //!
-//! It uses the transport session directly (the submission workflow's `Client` will replace these steps).
+//! It runs the library's submission workflow (`gateway::gateway::Client`) with the profile the simulator
+//! writes to its `client.toml`, exactly as `skat-gateway --config DIR/client.toml submit/poll` would.
 
 use super::{Delays, SimConfig, SimHandle, Simulator};
-use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ftp::{Login, Session, SessionConfig, TransferType};
-use crate::gateway::{names, Receipt};
-use crate::identity::Identity;
-use crate::tls::TlsOptions;
+use crate::gateway::client::{PollOptions, SubmitOptions};
+use crate::gateway::{Client, ConfigFile, Receipt};
+use crate::journal::{format_ms, SubmissionState};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SERVICE: &str = "Manifest.AfgangsdeklarationOpret";
@@ -71,7 +70,6 @@ pub fn run(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_against(sim: &SimHandle, out: &mut dyn Write) -> Result<()> {
-    let client = sim.client();
     writeln!(out, "skat-gateway demo: the main job against the built-in gateway simulator\n").map_err(io)?;
     writeln!(
         out,
@@ -83,74 +81,113 @@ fn run_against(sim: &SimHandle, out: &mut dyn Write) -> Result<()> {
     .map_err(io)?;
     writeln!(out, "           folder {} (removed afterwards)\n", sim.dir().display()).map_err(io)?;
 
-    // 1. Identity
-    let identity = Arc::new(Identity::from_file(&client.p12, Some(client.p12_password()))?);
-    let info = identity.info();
-    writeln!(out, "1. Identity   {}", client.p12.display()).map_err(io)?;
-    writeln!(out, "   subject    {}", info.subject).map_err(io)?;
-    writeln!(out, "   kind       {:?}, valid until {}", info.kind, info.not_after.date()).map_err(io)?;
-    writeln!(out, "   user name  {}  (derived from the certificate's serialNumber)\n", identity.username()?).map_err(io)?;
+    // 1. Profile and identity
+    let config_path = sim.write_client_config()?;
+    let config = ConfigFile::load(&config_path)?.profile(Some("sim"))?;
+    writeln!(out, "1. Profile    {} [profiles.sim]", config_path.display()).map_err(io)?;
+    writeln!(out, "   journal    {}", config.journal.display()).map_err(io)?;
+    writeln!(out, "   inbox      {}", config.inbox.display()).map_err(io)?;
+    let inbox = config.inbox.clone();
 
     // 2. Connect
-    let endpoint = Endpoint::custom(sim.host().to_string(), sim.port()).with_data_ports(sim.data_ports());
-    let session_config = SessionConfig::new(endpoint, identity.clone(), Login::password(client.gateway_password().clone()))
-        .with_tls(TlsOptions::private_ca(sim.ca_file()));
     let started = Instant::now();
-    let mut session = Session::connect(&session_config)?;
-    writeln!(out, "2. Connected  as {} in {} ms (explicit FTPS, TLS 1.2, client certificate)\n", session.username(), started.elapsed().as_millis())
-        .map_err(io)?;
+    let mut client = Client::connect(config.clone())?;
+    writeln!(
+        out,
+        "2. Connected  as {} in {} ms (explicit FTPS, TLS 1.2, client certificate + password)",
+        client.username(),
+        started.elapsed().as_millis()
+    )
+    .map_err(io)?;
+    writeln!(out, "   user name  {}  (derived from the certificate's serialNumber)\n", client.username()).map_err(io)?;
 
     // 3. Services
-    let mut services: Vec<String> = session.list(Some("/"))?.into_iter().filter(|e| e.is_dir && e.name != "out").map(|e| e.name).collect();
-    services.sort();
+    let services = client.services()?;
     writeln!(out, "3. Services   this certificate may use {} services:", services.len()).map_err(io)?;
     for service in &services {
-        writeln!(out, "   - {service}").map_err(io)?;
+        writeln!(out, "   - {}", service.name).map_err(io)?;
     }
     writeln!(out).map_err(io)?;
 
     // 4. Submit
-    let name = names::generate(Some("afgang"), Some(std::path::Path::new("declaration.xml")));
-    let remote = format!("/{SERVICE}/{name}");
-    let bytes = session.put(&mut SAMPLE_DECLARATION.as_bytes(), &remote, TransferType::Binary, None)?;
-    writeln!(out, "4. Submitted  {bytes} bytes to {remote}").map_err(io)?;
-    writeln!(out, "   (the filename is the transaction id: unique, used once)\n").map_err(io)?;
+    let declaration = sim.dir().join("afgang.xml");
+    std::fs::write(&declaration, SAMPLE_DECLARATION).map_err(io)?;
+    let submission = client.submit(SERVICE, &declaration, &SubmitOptions::default())?;
+    let name = submission.name.clone();
+    writeln!(out, "4. Submitted  {} bytes to {SERVICE} as {name}", submission.size.unwrap_or(0)).map_err(io)?;
+    writeln!(out, "   (the filename is the transaction id: unique, committed to the journal before the upload)").map_err(io)?;
+    writeln!(out, "   state      {}\n", submission.state).map_err(io)?;
 
     // 5. Receipts
-    writeln!(out, "5. Receipts   waiting for the status files in out/ ...").map_err(io)?;
-    let receipts = wait_for_receipts(&mut session, &name, |codes| codes.contains(&3) || codes.contains(&0))?;
+    writeln!(out, "5. Receipts   polling out/ into the inbox until the submission is answered ...").map_err(io)?;
+    let report = client.poll_until_settled(&inbox, &PollOptions::default(), Duration::from_secs(30), Duration::from_millis(250))?;
+    let mut receipts: Vec<&Receipt> = report.receipts.iter().map(|r| &r.receipt).filter(|r| r.transaction_id == name).collect();
+    receipts.sort_by_key(|r| r.code);
     for receipt in &receipts {
         show_receipt(out, receipt)?;
     }
-    if let Some(response) = receipts.iter().flat_map(|r| r.response_files.iter()).next() {
-        let mut body = Vec::new();
-        session.get(&format!("/out/{response}"), &mut body, TransferType::Binary, None)?;
-        writeln!(out, "\n   response file out/{response}:").map_err(io)?;
+    let record = client.journal().submission(client.username(), &name)?;
+    if record.state != SubmissionState::Responded {
+        return Err(Error::new(
+            ErrorKind::SubmissionOverdue,
+            format!("{name} is {} after 30 s, not Responded; the simulator may be overloaded", record.state),
+        ));
+    }
+    if let Some(response) = record.response_files.first() {
+        let body = std::fs::read(inbox.join(response)).map_err(io)?;
+        writeln!(out, "\n   response file {response} (in the inbox):").map_err(io)?;
         for line in String::from_utf8_lossy(&body).lines() {
             writeln!(out, "   | {line}").map_err(io)?;
         }
-        session.delete(&format!("/out/{response}"))?;
     }
-    for receipt in &receipts {
-        session.delete(&format!("/out/{}", receipt.status_file))?;
-    }
-    writeln!(out, "   (receipts and response fetched, then deleted from out/ as the agency asks)\n").map_err(io)?;
+    writeln!(out, "   (every file downloaded atomically, recorded in the journal, then deleted from out/)\n").map_err(io)?;
 
-    // 6. Reuse
-    writeln!(out, "6. Reuse      sending the same filename again ...").map_err(io)?;
-    session.put(&mut SAMPLE_DECLARATION.as_bytes(), &remote, TransferType::Binary, None)?;
-    let refused = wait_for_receipts(&mut session, &name, |codes| codes.contains(&0))?;
-    for receipt in refused.iter().filter(|r| r.code.as_digit() == 0) {
+    // 6. The journal's record
+    writeln!(out, "6. Journal    `skat-gateway status {name}` shows:").map_err(io)?;
+    writeln!(out, "   state      {}   attempts {}   SKAT id {}", record.state, record.attempts, record.skat_transaction_id.as_deref().unwrap_or("-"))
+        .map_err(io)?;
+    for (label, at) in [
+        ("uploaded", record.uploaded_at),
+        ("delivered", record.delivered_at),
+        ("accepted", record.accepted_at),
+        ("responded", record.responded_at),
+    ] {
+        if let Some(at) = at {
+            writeln!(out, "   {label:<10} {}", format_ms(at)).map_err(io)?;
+        }
+    }
+    writeln!(out).map_err(io)?;
+
+    // 7. Reuse
+    writeln!(out, "7. Reuse      submitting again under the name {name} ...").map_err(io)?;
+    let again = SubmitOptions { name: Some(name.clone()), prefix: None };
+    match client.submit(SERVICE, &declaration, &again) {
+        Err(e) if e.kind() == ErrorKind::FilenameReused => {
+            writeln!(out, "   refused locally, nothing sent: {e}").map_err(io)?;
+        }
+        Err(e) => return Err(e),
+        Ok(_) => return Err(Error::new(ErrorKind::Internal, "the journal accepted a reused name")),
+    }
+    writeln!(out, "   ... and from a second system with its own journal, which the gateway answers itself:").map_err(io)?;
+    let mut other_config = config.clone();
+    other_config.journal = sim.dir().join("other-system.sqlite");
+    let other_inbox = sim.dir().join("other-inbox");
+    let mut other = Client::connect(other_config)?;
+    other.submit(SERVICE, &declaration, &again)?;
+    let refused = other.poll_until_settled(&other_inbox, &PollOptions::default(), Duration::from_secs(30), Duration::from_millis(250))?;
+    for receipt in refused.receipts.iter().map(|r| &r.receipt).filter(|r| r.transaction_id == name) {
         show_receipt(out, receipt)?;
         if let Some(error) = receipt.first_error() {
             writeln!(out, "     error.code       {}", error.code.as_deref().unwrap_or("-")).map_err(io)?;
             writeln!(out, "     error.message    {}", error.message.as_deref().unwrap_or("-")).map_err(io)?;
             writeln!(out, "     error.resolution {}", error.resolution.as_deref().unwrap_or("-")).map_err(io)?;
         }
-        session.delete(&format!("/out/{}", receipt.status_file))?;
     }
-    session.quit()?;
-    writeln!(out, "\nDone: one declaration delivered, accepted and answered; the reused name was refused.").map_err(io)?;
+    let state = other.journal().submission(other.username(), &name)?.state;
+    writeln!(out, "   the second system's journal now says: {state}").map_err(io)?;
+    let _ = other.close();
+    let _ = client.close();
+    writeln!(out, "\nDone: one declaration delivered, accepted and answered; the reused name was refused twice.").map_err(io)?;
     Ok(())
 }
 
@@ -164,32 +201,4 @@ fn show_receipt(out: &mut dyn Write, receipt: &Receipt) -> Result<()> {
         receipt.skat_transaction_id.as_deref().unwrap_or("-"),
     )
     .map_err(io)
-}
-
-/// Polls `out` until the status files for `name` satisfy `done` (by their codes), returning them in code order.
-fn wait_for_receipts(session: &mut Session, name: &str, done: impl Fn(&[u8]) -> bool) -> Result<Vec<Receipt>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut receipts = Vec::new();
-        for entry in session.list(Some("/out"))? {
-            if entry.is_dir || !entry.name.starts_with("status_") || !entry.name.contains(&format!("_{name}_")) {
-                continue;
-            }
-            let mut content = Vec::new();
-            session.get(&format!("/out/{}", entry.name), &mut content, TransferType::Binary, None)?;
-            receipts.push(Receipt::parse(&entry.name, &content)?);
-        }
-        receipts.sort_by_key(|r| r.code.as_digit());
-        let codes: Vec<u8> = receipts.iter().map(|r| r.code.as_digit()).collect();
-        if done(&codes) {
-            return Ok(receipts);
-        }
-        if Instant::now() > deadline {
-            return Err(Error::new(
-                ErrorKind::SubmissionOverdue,
-                format!("no final status for {name} within 30 s (seen: {codes:?}); the simulator may be overloaded"),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
