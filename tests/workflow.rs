@@ -133,16 +133,21 @@ fn a_status_file_for_an_unknown_name_is_kept_and_reported() {
 fn a_submission_without_status_becomes_overdue_and_recovers() {
     let setup = start();
     let mut config = setup.config("state");
-    config.deadline = Duration::from_millis(300);
+    let deadline = Duration::from_secs(2);
+    config.deadline = deadline;
     let mut client = gateway::gateway::Client::connect(config).unwrap();
     setup.sim.set_backend_available(false);
     let s = client.submit(SERVICE, &setup.file("slow.xml", 100), &SubmitOptions::default()).unwrap();
+    let uploaded = std::time::Instant::now();
     let inbox = setup.path("inbox");
     let report = client.poll(&inbox, &PollOptions::default()).unwrap();
-    assert!(report.overdue.is_empty());
-    std::thread::sleep(Duration::from_millis(400));
+    if uploaded.elapsed() < deadline {
+        assert!(report.overdue.is_empty(), "overdue before its deadline");
+    }
+    std::thread::sleep(deadline.saturating_sub(uploaded.elapsed()) + Duration::from_millis(100));
     let report = client.poll(&inbox, &PollOptions::default()).unwrap();
-    assert_eq!(report.overdue.len(), 1);
+    let overdue = client.journal().submissions(None).unwrap().into_iter().filter(|s| s.state == SubmissionState::Overdue).count();
+    assert_eq!(overdue, 1, "{:?}", report.overdue);
     assert_eq!(client.journal().submission(client.username(), &s.name).unwrap().state, SubmissionState::Overdue);
     setup.sim.set_backend_available(true);
     client.poll_until_settled(&inbox, &PollOptions::default(), WAIT, EVERY).unwrap();
