@@ -884,3 +884,49 @@ fn load_identity(config: &Config) -> Result<Identity> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    /// The faces rely on these: a client moves to a worker thread; journal and config may be shared.
+    #[test]
+    fn thread_safety_is_as_documented() {
+        assert_send::<Client>();
+        assert_send_sync::<Journal>();
+        assert_send_sync::<Config>();
+        assert_send_sync::<PollReport>();
+    }
+
+    #[test]
+    fn only_connection_problems_are_retried() {
+        assert!(is_transient(&Error::new(ErrorKind::ConnectionLost, "x")));
+        assert!(is_transient(&Error::new(ErrorKind::Timeout, "x")));
+        assert!(is_transient(&Error::new(ErrorKind::UnexpectedReply, "x").with_reply(425, "Can't open data connection")));
+        assert!(!is_transient(&Error::new(ErrorKind::UnexpectedReply, "x").with_reply(550, "no")));
+        assert!(!is_transient(&Error::new(ErrorKind::PermissionDenied, "x")));
+        assert!(!is_transient(&Error::new(ErrorKind::Authentication, "x")));
+    }
+
+    #[test]
+    fn the_inbox_never_overwrites_a_different_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path();
+        std::fs::write(inbox.join("r.xml"), b"first").unwrap();
+        let temp = inbox.join(".r.xml.part");
+        std::fs::write(&temp, b"second").unwrap();
+        let (_, sha) = hash_file(&temp).unwrap();
+        let placed = place_in_inbox(&temp, inbox, "r.xml", &sha).unwrap();
+        assert_eq!(placed, inbox.join("r.xml.1"));
+        assert_eq!(std::fs::read(inbox.join("r.xml")).unwrap(), b"first");
+        // The same content again lands on the existing copy: no duplicate.
+        std::fs::write(&temp, b"second").unwrap();
+        let again = place_in_inbox(&temp, inbox, "r.xml", &sha).unwrap();
+        assert_eq!(again, inbox.join("r.xml.1"));
+        assert!(!temp.exists());
+        assert_eq!(std::fs::read_dir(inbox).unwrap().count(), 2);
+    }
+}
