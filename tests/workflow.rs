@@ -155,7 +155,6 @@ fn a_submission_without_status_becomes_overdue_and_recovers() {
 }
 
 #[test]
-#[ignore = "needs the FTPS session to accept reply 232 to USER (certificate-only login on the simulated legacy gateway)"]
 fn routes_send_services_to_the_legacy_or_the_new_gateway() {
     let setup = start();
     let mut config = setup.config("state");
@@ -175,7 +174,6 @@ fn routes_send_services_to_the_legacy_or_the_new_gateway() {
 }
 
 #[test]
-#[ignore = "needs the FTPS session to accept reply 232 to USER (certificate-only login on the simulated legacy gateway)"]
 fn the_new_password_is_fetched_from_the_legacy_gateway() {
     let setup = start();
     let mut config = setup.config("state");

@@ -189,4 +189,17 @@ fn status_and_login_info_through_the_cli() {
     assert!(text.contains("Responded") && text.contains("status_"), "{text}");
     let out = cli(&config).args(["status", "nope.xml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(9));
+
+    // Migration: the new password from the legacy gateway, saved with mode 0600, printed only with --show.
+    let saved = setup.path("state/new-password");
+    let out = run(cli(&config).args(["login-info", "--save"]).arg(&saved));
+    let password = setup.client_files().gateway_password().expose().to_string();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&password) && !String::from_utf8_lossy(&out.stderr).contains(&password));
+    assert_eq!(std::fs::read_to_string(&saved).unwrap().trim_end(), password);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600);
+    let out = cli(&config).args(["login-info", "--save"]).arg(&saved).output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "an existing file is not overwritten without --force");
+    let out = run(cli(&config).args(["login-info", "--show"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), password);
 }
