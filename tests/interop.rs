@@ -14,3 +14,6 @@ mod connect_trace;
 
 #[path = "interop/session.rs"]
 mod session;
+
+#[path = "interop/cli.rs"]
+mod cli;

@@ -531,6 +531,15 @@ impl Vsftpd {
         path
     }
 
+    /// Makes a folder in the FTP root, owned by the test user.
+    pub fn make_dir(&self, name: &str) -> PathBuf {
+        let path = self.root.join(name);
+        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        let (uid, gid) = user_ids();
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown a served folder");
+        path
+    }
+
     /// vsftpd's log so far: connections, FTP commands and replies, TLS versions and session reuse, transfers.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("vsftpd.log")).unwrap_or_default()
