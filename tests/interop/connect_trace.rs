@@ -93,7 +93,8 @@ impl ConnectTrace {
             .collect()
     }
 
-    /// Stops tracing; returns the connects between the start and the end markers (markers excluded).
+    /// Stops tracing; returns the connects between the start and the end markers (markers excluded: each may
+    /// have been made more than once while waiting for strace to report it).
     pub fn finish(mut self) -> Vec<Connect> {
         let end_marker = self.mark();
         self.stop();
@@ -105,11 +106,11 @@ impl ConnectTrace {
             .expect("start marker traced");
         let last = all
             .iter()
-            .rposition(|c| is(c, end_marker))
+            .position(|c| is(c, end_marker))
             .expect("end marker traced");
         all[first..last]
             .iter()
-            .filter(|c| !is(c, self.start_marker))
+            .filter(|c| !is(c, self.start_marker) && !is(c, end_marker))
             .cloned()
             .collect()
     }
