@@ -17,3 +17,7 @@ mod session;
 
 #[path = "interop/cli.rs"]
 mod cli;
+
+#[cfg(feature = "legacy-tls")]
+#[path = "interop/legacy.rs"]
+mod legacy;

@@ -345,3 +345,14 @@ fn cli_tls_failures_exit_5_with_the_cause() {
         text(&output.stderr)
     );
 }
+
+#[cfg(not(feature = "legacy-tls"))]
+#[test]
+fn cli_legacy_gateway_without_the_feature_explains_it() {
+    // Without the legacy-tls build, a legacy endpoint is tried with TLS 1.2; the refusal names the feature.
+    let server = Vsftpd::start_with(Options { tls: ServerTls::Tls10Only, ..Options::default() });
+    let output = run(&server, &["ls", "--gateway", "legacy"]);
+    assert_exit(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("TLS 1.2") && stderr.contains("legacy-tls"), "{stderr}");
+}

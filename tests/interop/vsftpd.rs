@@ -696,6 +696,12 @@ fn stop(child: &mut Child) {
     signal("KILL", &doomed);
     let _ = child.kill();
     let _ = child.wait();
+    // SIGKILL is delivered asynchronously: wait until the session processes are really gone, so that a test
+    // that ends next leaves nothing behind (and a busy machine does not see them still running).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while doomed.iter().any(|&pid| process_alive(pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Sends `signal` to the processes (ids only, never names).
