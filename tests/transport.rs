@@ -436,3 +436,68 @@ fn legacy_tls_still_checks_the_server_certificate() {
     let err = Session::connect(&cfg).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TlsHostnameMismatch, "{err}");
 }
+
+// --- against the gateway simulator (libunftp): its listing format, its refusals, the legacy login
+
+mod against_the_simulator {
+    use super::*;
+    use gateway::sim::{SimConfig, Simulator, HEARTBEAT_SERVICE, LOGIN_INFO_FILE, LOGIN_INFO_SERVICE};
+
+    fn start() -> (tempfile::TempDir, gateway::sim::SimHandle) {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::start(SimConfig::new(dir.path().join("sim"))).expect("start the simulator");
+        (dir, sim)
+    }
+
+    fn session_config(sim: &gateway::sim::SimHandle, port: u16, login: Login) -> SessionConfig {
+        let client = sim.client();
+        let identity = Identity::from_pem_files(&client.cert_pem, Some(&client.key_pem)).unwrap();
+        SessionConfig::new(Endpoint::custom("127.0.0.1", port).with_data_ports(36000..=39999), Arc::new(identity), login)
+            .with_tls(TlsOptions::private_ca(sim.ca_file()))
+            .with_timeouts(Timeouts { connect: Duration::from_secs(5), io: Duration::from_secs(20) })
+    }
+
+    #[test]
+    fn new_gateway_lists_services_and_out_uploads_and_refuses_with_kinds() {
+        let (_dir, sim) = start();
+        let login = Login::password(sim.client().gateway_password().clone());
+        let mut session = Session::connect(&session_config(&sim, sim.port(), login)).unwrap();
+        assert_eq!(session.username(), sim.client().username);
+
+        let root = session.list(None).unwrap();
+        let folders: Vec<_> = root.iter().filter(|e| e.is_dir).map(|e| e.name.as_str()).collect();
+        assert!(folders.contains(&"out") && folders.contains(&HEARTBEAT_SERVICE), "{root:?}");
+        assert!(!root.iter().any(|e| e.name.starts_with('.')), "hidden folders stay hidden: {root:?}");
+
+        let remote = format!("{HEARTBEAT_SERVICE}/ping-transport-test.xml");
+        session.put(&mut Cursor::new(b"<ping/>".to_vec()), &remote, TransferType::Binary, None).unwrap();
+
+        // Uploading outside a service folder is refused: a permission error naming the path.
+        let err = session.put(&mut Cursor::new(b"x".to_vec()), "not-a-service.xml", TransferType::Binary, None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        assert!(err.message().contains("not-a-service.xml"), "{err}");
+        // Downloading something that is not there: not found.
+        let err = session.get("out/no-such-status.xml", &mut Vec::new(), TransferType::Binary, None).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied), "{err}");
+        session.noop().unwrap();
+        session.quit().unwrap();
+    }
+
+    #[test]
+    fn legacy_gateway_logs_in_on_the_certificate_alone_and_serves_the_migration_file() {
+        let (_dir, sim) = start();
+        let legacy_port = sim.legacy_port().expect("a legacy gateway");
+        let mut cfg = session_config(&sim, legacy_port, Login::CertificateOnly { username: None });
+        cfg.endpoint = cfg.endpoint.with_generation(Generation::Legacy);
+        let mut session = Session::connect(&cfg).expect("certificate-only login");
+        assert_eq!(session.username_source(), UsernameSource::Certificate);
+        let id_folder = sim.client().username.split_once("_UID_").map(|(_, uid)| format!("UID_{uid}")).unwrap();
+        let mut info = Vec::new();
+        session
+            .get(&format!("{id_folder}/{LOGIN_INFO_SERVICE}/{LOGIN_INFO_FILE}"), &mut info, TransferType::Binary, None)
+            .unwrap();
+        let info = String::from_utf8(info).unwrap();
+        assert!(info.contains(&sim.client().username), "{info}");
+        assert!(info.contains(sim.client().gateway_password().expose()), "the migration file carries the password");
+    }
+}

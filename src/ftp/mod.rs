@@ -34,7 +34,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use suppaftp::types::{FileType, FormatControl};
-use suppaftp::{FtpError, ImplFtpStream, Mode};
+use suppaftp::{FtpError, ImplFtpStream, Mode, Status};
 
 type FtpStream = ImplFtpStream<GatewayTlsStream>;
 
@@ -218,7 +218,7 @@ impl Session {
             .map_err(|e| classify(e, &failures, &endpoint, Phase::TlsHandshake, None))?;
 
         log::info!("logging in to {endpoint} as {username}");
-        without_trace_logging(|| ftp.login(username.as_str(), password.expose())).map_err(|e| {
+        without_debug_logging(|| login(&mut ftp, &username, &password)).map_err(|e| {
             let error = classify(e, &failures, &endpoint, Phase::Login, None);
             if error.kind() == ErrorKind::Authentication {
                 login_refused(error, &endpoint, &username, username_source)
@@ -546,18 +546,37 @@ impl Drop for Session {
     }
 }
 
-/// Runs `f` with trace logging switched off process-wide: suppaftp logs every command it sends at trace level,
-/// `PASS <password>` included, and a password must never reach a log. Sessions serialise on a lock so that
-/// the level they restore is the one that was set before any of them lowered it.
-fn without_trace_logging<T>(f: impl FnOnce() -> T) -> T {
+/// `USER`, then `PASS` if the server asks for it. Unlike suppaftp's `login`, this accepts `232` (RFC 4217: logged
+/// in on the strength of the TLS client certificate), which is how a server answers a certificate-only login
+/// such as the legacy gateway's, and `202` to `PASS` (no password needed).
+fn login(ftp: &mut FtpStream, username: &str, password: &Secret) -> suppaftp::FtpResult<()> {
+    const LOGGED_IN_BY_CERTIFICATE: u32 = 232;
+    let reply = ftp.custom_command(
+        format!("USER {username}"),
+        &[Status::LoggedIn, Status::NeedPassword, Status::from(LOGGED_IN_BY_CERTIFICATE)],
+    )?;
+    if reply.status == Status::NeedPassword {
+        ftp.custom_command(
+            format!("PASS {}", password.expose()),
+            &[Status::LoggedIn, Status::CommandNotImplemented, Status::from(LOGGED_IN_BY_CERTIFICATE)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `f` with debug and trace logging switched off process-wide: suppaftp logs every command it sends (at
+/// trace level, and custom commands again at debug level), `PASS <password>` included, and a password must
+/// never reach a log. Sessions serialise on a lock so that the level they restore is the one that was set
+/// before any of them lowered it.
+fn without_debug_logging<T>(f: impl FnOnce() -> T) -> T {
     static QUIET: Mutex<()> = Mutex::new(());
     let _serialised = QUIET.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = log::max_level();
-    if before > log::LevelFilter::Debug {
-        log::set_max_level(log::LevelFilter::Debug);
+    if before > log::LevelFilter::Info {
+        log::set_max_level(log::LevelFilter::Info);
     }
     let result = f();
-    if before > log::LevelFilter::Debug {
+    if before > log::LevelFilter::Info {
         log::set_max_level(before);
     }
     result
