@@ -91,7 +91,14 @@ impl TlsConnector for GatewayTlsConnector {
                     while connection.is_handshaking() {
                         if let Err(error) = connection.complete_io(&mut sniffer) {
                             let offered = sniffer.offered_version();
-                            return Err(self.fail(describe_handshake_failure(&error, &self.server, offered, self.legacy_endpoint)));
+                            let hello = sniffer.server_hello_received();
+                            return Err(self.fail(describe_handshake_failure(
+                                &error,
+                                &self.server,
+                                offered,
+                                hello,
+                                self.legacy_endpoint,
+                            )));
                         }
                     }
                     if let Some(version) = connection.protocol_version() {
@@ -118,10 +125,28 @@ pub(crate) fn describe_handshake_failure(
     error: &io::Error,
     server: &str,
     offered: Option<OfferedVersion>,
+    server_hello_received: bool,
     legacy: bool,
 ) -> Error {
     if let Some(tls) = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         return describe_tls_error(tls, server, offered, legacy);
+    }
+    let broken_off = matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe
+    );
+    if broken_off && server_hello_received {
+        // The server accepted our hello, then hung up while our certificate flight was on its way. A server that
+        // rejects a client certificate sends an alert and closes at once; with our Finished message still
+        // unread in its buffer, its kernel answers with a reset that can overtake the alert. So the alert is
+        // often lost, and this is what a rejected certificate looks like.
+        return Error::new(
+            ErrorKind::TlsClientCertificateRejected,
+            format!(
+                "{server} broke off the TLS handshake after our client certificate was sent ({error}): it most                  likely rejected the certificate; check that it is valid and registered with the agency for this                  environment, and that the whole chain is in the certificate file"
+            ),
+        )
+        .with_source(io::Error::new(error.kind(), error.to_string()));
     }
     match error.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::new(
@@ -147,6 +172,10 @@ struct HelloSniffer<'a> {
 }
 
 impl HelloSniffer<'_> {
+    fn server_hello_received(&self) -> bool {
+        matches!(self.seen.as_slice(), [22, _, _, _, _, 2, ..])
+    }
+
     fn offered_version(&self) -> Option<OfferedVersion> {
         // TLS record: type 22 (handshake), version(2), length(2); handshake: type 2 (ServerHello), length(3),
         // then the server's version (2).
