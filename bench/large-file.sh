@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Upload and download of one large file (default 256 MiB) over FTPS to a gateway-like vsftpd on loopback:
+# skat-gateway (release build) against curl and lftp, runs alternating, medians, ratios against curl, and
+# peak RSS (GNU time's maximum resident set size).
+#
+# Usage: bench/large-file.sh [RUNS (default 5)] [SIZE_MIB (default 256)]     (as root)
+# BENCH_CLIENTS="skat curl lftp" (the default) chooses the clients.
+source "$(dirname "$0")/lib.sh"
+
+RUNS=${1:-5}
+SIZE_MIB=${2:-256}
+read -r -a CLIENTS <<<"${BENCH_CLIENTS:-skat curl lftp}"
+
+build_skat_gateway
+start_vsftpd
+
+BIG=$WORK/big.bin
+head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$BIG"
+WANT=$(sha256sum <"$BIG" | cut -d' ' -f1)
+# The download source, placed on the server directly (owned by the user, as an upload would be).
+cp "$BIG" "$ROOT/source.bin" && chown "$BENCH_USER" "$ROOT/source.bin"
+DOWN=$WORK/down.bin
+RESULTS=$WORK/results
+: >"$RESULTS"
+
+verify() { # verify WHAT FILE: the copy must be intact, else the figures mean nothing
+  [ "$(sha256sum <"$2" | cut -d' ' -f1)" = "$WANT" ] || die "$1: the transferred file differs from the original"
+  rm -f "$2"
+}
+
+job_up_skat() { measure up_skat "${SKAT[@]}" put "$BIG" up-skat.bin; verify "skat-gateway put" "$ROOT/up-skat.bin"; }
+job_up_curl() { measure up_curl "${CURL[@]}" -T "$BIG" "ftp://127.0.0.1:$PORT/up-curl.bin"; verify "curl upload" "$ROOT/up-curl.bin"; }
+job_up_lftp() { measure up_lftp lftp -c "$LFTP_SETUP; put $BIG -o up-lftp.bin"; verify "lftp put" "$ROOT/up-lftp.bin"; }
+job_down_skat() { measure down_skat "${SKAT[@]}" get source.bin "$DOWN"; verify "skat-gateway get" "$DOWN"; }
+job_down_curl() { measure down_curl "${CURL[@]}" -o "$DOWN" "ftp://127.0.0.1:$PORT/source.bin"; verify "curl download" "$DOWN"; }
+job_down_lftp() { measure down_lftp lftp -c "$LFTP_SETUP; get source.bin -o $DOWN"; verify "lftp get" "$DOWN"; }
+
+echo "== $RUNS runs each, alternating: upload and download of $SIZE_MIB MiB"
+alternate "$RUNS" "${CLIENTS[@]/#/up_}"
+alternate "$RUNS" "${CLIENTS[@]/#/down_}"
+
+report() { # report DIRECTION
+  local curl_s
+  curl_s=$(median "$1_curl" 2)
+  for tool in "${CLIENTS[@]}"; do
+    local s rss
+    s=$(median "$1_$tool" 2)
+    rss=$(median "$1_$tool" 3)
+    awk -v d="$1" -v t="$tool" -v s="$s" -v c="$curl_s" -v m="$SIZE_MIB" -v r="$rss" 'BEGIN {
+      name = (t == "skat") ? "skat-gateway" : t
+      printf "%-9s %-13s %8.2f s %9.1f MiB/s %8.2fx %10.1f MiB\n", d, name, s, m / s, c / s, r / 1024 }'
+  done
+}
+echo
+echo "== $SIZE_MIB MiB, median of $RUNS runs (throughput ratio: curl's time / this tool's time, >1 = faster)"
+printf '%-9s %-13s %10s %15s %9s %14s\n' direction client time throughput "vs curl" "peak RSS"
+report up
+report down
