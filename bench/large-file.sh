@@ -28,10 +28,10 @@ verify() { # verify WHAT FILE: the copy must be intact, else the figures mean no
   rm -f "$2"
 }
 
-job_up_skat() { measure up_skat "${SKAT[@]}" put "$BIG" up-skat.bin; verify "skat-gateway put" "$ROOT/up-skat.bin"; }
+job_up_skat() { measure up_skat "$REPO/target/release/skat-gateway" -q put "${SKAT_OPTS[@]}" "$BIG" up-skat.bin; verify "skat-gateway put" "$ROOT/up-skat.bin"; }
 job_up_curl() { measure up_curl "${CURL[@]}" -T "$BIG" "ftp://127.0.0.1:$PORT/up-curl.bin"; verify "curl upload" "$ROOT/up-curl.bin"; }
 job_up_lftp() { measure up_lftp lftp -c "$LFTP_SETUP; put $BIG -o up-lftp.bin"; verify "lftp put" "$ROOT/up-lftp.bin"; }
-job_down_skat() { measure down_skat "${SKAT[@]}" get source.bin "$DOWN"; verify "skat-gateway get" "$DOWN"; }
+job_down_skat() { measure down_skat "$REPO/target/release/skat-gateway" -q get "${SKAT_OPTS[@]}" source.bin "$DOWN"; verify "skat-gateway get" "$DOWN"; }
 job_down_curl() { measure down_curl "${CURL[@]}" -o "$DOWN" "ftp://127.0.0.1:$PORT/source.bin"; verify "curl download" "$DOWN"; }
 job_down_lftp() { measure down_lftp lftp -c "$LFTP_SETUP; get source.bin -o $DOWN"; verify "lftp get" "$DOWN"; }
 

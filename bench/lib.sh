@@ -146,8 +146,8 @@ build_skat_gateway() {
 # Command lines (arrays) for `measure`, which runs a program (not a shell function) under GNU time.
 set_clients() {
   export SKAT_GATEWAY_PASSWORD=$BENCH_PASSWORD
-  SKAT=("$REPO/target/release/skat-gateway" -q --host 127.0.0.1 --port "$PORT" --cert "$CLIENT_CERT" --key "$CLIENT_KEY"
-    --ca-file "$CA")
+  # The connection options belong to the subcommand: skat SUBCOMMAND ARGS... runs the CLI with them.
+  SKAT_OPTS=(--host 127.0.0.1 --port "$PORT" --cert "$CLIENT_CERT" --key "$CLIENT_KEY" --ca-file "$CA")
   # Many files in one session: the CLI's put takes one file per session, so this library example does it.
   PUT_MANY=("$REPO/target/release/examples/put_many" --host 127.0.0.1 --port "$PORT" --cert "$CLIENT_CERT"
     --key "$CLIENT_KEY" --ca-file "$CA")
