@@ -210,17 +210,7 @@ fn cli_follows_the_control_connection_not_the_227_address() {
         b"<xml>pasv</xml>"
     );
 
-    let octets = FOREIGN_PASV_ADDRESS
-        .octets()
-        .map(|o| o.to_string())
-        .join(",");
-    assert!(
-        server
-            .log()
-            .contains(&format!("227 Entering Passive Mode ({octets},")),
-        "{}",
-        server.log()
-    );
+    server.assert_announced_pasv_address(FOREIGN_PASV_ADDRESS);
     let traced = std::fs::read_to_string(&trace).unwrap();
     let inet: Vec<&str> = traced
         .lines()

@@ -314,14 +314,7 @@ fn harness_pasv_address_variant_names_a_foreign_address() {
         .args(["--disable-epsv", "--list-only"])
         .arg(server.url("/")));
     assert_curl_exit(&out, 0);
-    let octets = address.octets().map(|o| o.to_string()).join(",");
-    assert!(
-        server
-            .log()
-            .contains(&format!("227 Entering Passive Mode ({octets},")),
-        "{}",
-        server.log()
-    );
+    server.assert_announced_pasv_address(address);
 }
 
 #[test]

@@ -403,17 +403,7 @@ fn session_ignores_the_address_in_the_227_reply_and_never_connects_there() {
 
     let connects = tracer.finish();
     // The server really did send the foreign address...
-    let octets = FOREIGN_PASV_ADDRESS
-        .octets()
-        .map(|o| o.to_string())
-        .join(",");
-    assert!(
-        server
-            .log()
-            .contains(&format!("227 Entering Passive Mode ({octets},")),
-        "{}",
-        server.log()
-    );
+    server.assert_announced_pasv_address(FOREIGN_PASV_ADDRESS);
     // ... and this process never tried to reach it: every TCP connect went to loopback, one to the control
     // port and three (upload, listing, download) into the passive range.
     assert!(

@@ -545,6 +545,14 @@ impl Vsftpd {
         fs::read_to_string(self.dir.join("vsftpd.log")).unwrap_or_default()
     }
 
+    /// Asserts that the server's log shows it announcing `address` in a 227 reply: proof that a PASV test
+    /// really faced a foreign address, so its "never connected there" check means something.
+    pub fn assert_announced_pasv_address(&self, address: std::net::Ipv4Addr) {
+        let octets = address.octets().map(|o| o.to_string()).join(",");
+        let log = self.log();
+        assert!(log.contains(&format!("227 Entering Passive Mode ({octets},")), "{log}");
+    }
+
     /// `ftp://127.0.0.1:PORT/` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!(
