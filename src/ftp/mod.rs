@@ -20,6 +20,8 @@ mod listing;
 
 pub use listing::{parse_list_line, parse_mlsd_line, parse_nlst_line, RemoteEntry};
 
+use crate::durable::PartialFile;
+pub use crate::durable::Durability;
 use crate::endpoint::{Endpoint, Generation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Identity;
@@ -27,9 +29,9 @@ use crate::secret::Secret;
 use crate::tls::TlsOptions;
 use connector::{Backend, FailureSlot, GatewayTlsConnector, GatewayTlsStream};
 use std::fmt;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -423,20 +425,22 @@ impl Session {
     }
 
     /// Downloads `remote` to the local file `local`, never leaving a partial file under that name: the data
-    /// goes to a temporary file beside it, which is synced and renamed over `local` only once the server has
-    /// confirmed the transfer (an existing `local` is replaced then). Returns the bytes written.
+    /// goes to a temporary file beside it, which is renamed over `local` only once the server has confirmed
+    /// the transfer (an existing `local` is replaced then). With [`Durability::Synced`] the file is on disk
+    /// when this returns, so the remote copy may be deleted. Returns the bytes written.
     pub fn download_file(
         &mut self,
         remote: &str,
         local: &Path,
         transfer_type: TransferType,
+        durability: Durability,
         progress: Option<&mut dyn FnMut(u64)>,
     ) -> Result<u64> {
-        let partial = PartialFile::create(local)?;
-        let mut writer = io::BufWriter::with_capacity(TRANSFER_BUFFER, &partial.file);
+        let mut partial = PartialFile::beside(local)?;
+        let mut writer = io::BufWriter::with_capacity(TRANSFER_BUFFER, &mut partial);
         let received = self.get(remote, &mut writer, transfer_type, progress)?;
         drop(writer);
-        partial.commit()?;
+        partial.persist(local, durability)?;
         Ok(received)
     }
 
@@ -869,59 +873,6 @@ fn check_remote_path(path: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A download in progress: a temporary file beside the target, removed unless committed.
-struct PartialFile {
-    file: File,
-    temporary: PathBuf,
-    target: PathBuf,
-    committed: bool,
-}
-
-impl PartialFile {
-    fn create(target: &Path) -> Result<PartialFile> {
-        let name = target.file_name().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidArgument, format!("{} is not a file name to download to", target.display()))
-        })?;
-        let folder = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut last_error = None;
-        for _ in 0..8 {
-            let temporary = folder.join(format!(".{}.{:08x}.part", name.to_string_lossy(), rand::random::<u32>()));
-            match fs::OpenOptions::new().write(true).create_new(true).open(&temporary) {
-                Ok(file) => return Ok(PartialFile { file, temporary, target: target.to_owned(), committed: false }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    last_error = Some(e);
-                    break;
-                }
-            }
-        }
-        let e = last_error.unwrap_or_else(|| io::Error::other("no free temporary name"));
-        Err(Error::new(
-            ErrorKind::Io,
-            format!("cannot create a file in {} for the download: {e}; check that the folder exists and is writable", folder.display()),
-        )
-        .with_source(e))
-    }
-
-    fn commit(mut self) -> Result<()> {
-        let io_error = |what: &str, e: io::Error| {
-            Error::new(ErrorKind::Io, format!("{what} {}: {e}", self.target.display())).with_source(e)
-        };
-        self.file.sync_all().map_err(|e| io_error("cannot write the download to disk for", e))?;
-        fs::rename(&self.temporary, &self.target).map_err(|e| io_error("cannot move the download into place as", e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.temporary);
-        }
-    }
 }
 
 /// Turns bare LF into CRLF for ASCII uploads, across buffer boundaries.

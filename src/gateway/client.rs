@@ -10,6 +10,7 @@ use super::config::{Config, GatewayChoice};
 use super::migration;
 use super::names;
 use super::receipt::{self, Receipt, StatusCode};
+use crate::durable::PartialFile;
 use crate::endpoint::{Endpoint, Generation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ftp::{self, Login, Session, SessionConfig, Timeouts};
@@ -21,7 +22,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -676,7 +677,7 @@ impl Client {
     }
 
     /// Brings one file of `out` safely into the inbox: unless the journal already has it there, download to a
-    /// temporary file, fsync, rename into place, fsync the folder, then record it.
+    /// temporary file, fsync, link it into place under a free name, fsync the folder, then record it.
     fn fetch(&mut self, gateway: GatewayChoice, remote_name: &str, listed_size: Option<u64>, inbox: &Path) -> Result<FetchedFile> {
         if remote_name.contains(['/', '\\']) || remote_name == "." || remote_name == ".." || remote_name.is_empty() {
             return Err(Error::new(
@@ -699,27 +700,17 @@ impl Client {
                 });
             }
         }
-        let temp = inbox.join(format!(".{remote_name}.{}.part", std::process::id()));
         let remote = format!("out/{remote_name}");
-        let result = self.with_session(gateway, |session| {
-            let mut file = File::create(&temp).map_err(|e| {
-                Error::new(ErrorKind::Io, format!("cannot write {}: {e}; check the inbox's permissions and free space", temp.display()))
-                    .with_source(e)
-            })?;
-            let mut hashing = HashingWriter { inner: &mut file, hasher: Sha256::new() };
+        // Each attempt (a dropped connection is retried once) writes a fresh file; a failed one is removed.
+        let (partial, bytes, sha256) = self.with_session(gateway, |session| {
+            let partial = PartialFile::beside(&inbox.join(remote_name))?;
+            let mut hashing = HashingWriter { inner: BufWriter::with_capacity(64 * 1024, partial), hasher: Sha256::new() };
             let bytes = session.get(&remote, &mut hashing, ftp::TransferType::Binary, None)?;
-            let digest = hex::encode(hashing.hasher.finalize());
-            file.sync_all().map_err(|e| io_error(&temp, e))?;
-            Ok((bytes, digest))
-        });
-        let (bytes, sha256) = match result {
-            Ok(done) => done,
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                return Err(e);
-            }
-        };
-        let local_path = place_in_inbox(&temp, inbox, remote_name, &sha256)?;
+            let HashingWriter { inner, hasher } = hashing;
+            let partial = inner.into_inner().map_err(|e| io_error(inbox, e.into_error()))?;
+            Ok((partial, bytes, hex::encode(hasher.finalize())))
+        })?;
+        let local_path = place_in_inbox(partial, inbox, remote_name, &sha256)?;
         self.journal.record_download(&self.owner, gateway.as_str(), remote_name, bytes, &sha256, &local_path)?;
         self.emit(Event::Downloaded { remote_name: remote_name.to_string(), local_path: local_path.clone(), bytes });
         Ok(FetchedFile { gateway, remote_name: remote_name.to_string(), local_path, size: bytes, sha256, new: true, deleted_remote: false })
@@ -793,12 +784,12 @@ impl Client {
     }
 }
 
-struct HashingWriter<'a, W: Write> {
-    inner: &'a mut W,
+struct HashingWriter<W: Write> {
+    inner: W,
     hasher: Sha256,
 }
 
-impl<W: Write> Write for HashingWriter<'_, W> {
+impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
@@ -814,30 +805,19 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}; check the folder's permissions and free space", path.display())).with_source(e)
 }
 
-/// Moves a finished temporary file into the inbox under the remote name. If a file of that name is there
-/// already with the same content, the temporary file is dropped (no duplicate); with other content, the new
-/// file gets a numbered name, so nothing is ever overwritten.
-fn place_in_inbox(temp: &Path, inbox: &Path, remote_name: &str, sha256: &str) -> Result<PathBuf> {
+/// Moves a finished download into the inbox under the remote name, durably (see [`crate::durable`]). If a
+/// file of that name is there already with the same content, the download is dropped (no duplicate); with
+/// other content, the new file gets a numbered name, so nothing is ever overwritten, even by a poll running
+/// at the same moment.
+fn place_in_inbox(mut download: PartialFile, inbox: &Path, remote_name: &str, sha256: &str) -> Result<PathBuf> {
     let mut candidate = inbox.join(remote_name);
     let mut n = 1;
-    loop {
-        match std::fs::symlink_metadata(&candidate) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(io_error(&candidate, e)),
-            Ok(_) => {
-                if hash_file(&candidate).map(|(_, h)| h == sha256).unwrap_or(false) {
-                    let _ = std::fs::remove_file(temp);
-                    return Ok(candidate);
-                }
-                candidate = inbox.join(format!("{remote_name}.{n}"));
-                n += 1;
-            }
+    while !download.persist_new(&candidate)? {
+        if hash_file(&candidate).map(|(_, h)| h == sha256).unwrap_or(false) {
+            return Ok(candidate);
         }
-    }
-    std::fs::rename(temp, &candidate).map_err(|e| io_error(&candidate, e))?;
-    // The rename is durable only once the folder itself is on disk.
-    if let Ok(dir) = File::open(inbox) {
-        dir.sync_all().map_err(|e| io_error(inbox, e))?;
+        candidate = inbox.join(format!("{remote_name}.{n}"));
+        n += 1;
     }
     Ok(candidate)
 }
@@ -916,17 +896,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let inbox = dir.path();
         std::fs::write(inbox.join("r.xml"), b"first").unwrap();
-        let temp = inbox.join(".r.xml.part");
-        std::fs::write(&temp, b"second").unwrap();
-        let (_, sha) = hash_file(&temp).unwrap();
-        let placed = place_in_inbox(&temp, inbox, "r.xml", &sha).unwrap();
+        let download = |content: &[u8]| {
+            let mut partial = PartialFile::beside(&inbox.join("r.xml")).unwrap();
+            partial.write_all(content).unwrap();
+            partial
+        };
+        let sha = hex::encode(Sha256::digest(b"second"));
+        let placed = place_in_inbox(download(b"second"), inbox, "r.xml", &sha).unwrap();
         assert_eq!(placed, inbox.join("r.xml.1"));
         assert_eq!(std::fs::read(inbox.join("r.xml")).unwrap(), b"first");
-        // The same content again lands on the existing copy: no duplicate.
-        std::fs::write(&temp, b"second").unwrap();
-        let again = place_in_inbox(&temp, inbox, "r.xml", &sha).unwrap();
+        // The same content again lands on the existing copy: no duplicate, and no temporary file left.
+        let again = place_in_inbox(download(b"second"), inbox, "r.xml", &sha).unwrap();
         assert_eq!(again, inbox.join("r.xml.1"));
-        assert!(!temp.exists());
         assert_eq!(std::fs::read_dir(inbox).unwrap().count(), 2);
     }
 }

@@ -346,3 +346,57 @@ fn cli_legacy_gateway_without_the_feature_explains_it() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("TLS 1.2") && stderr.contains("legacy-tls"), "{stderr}");
 }
+
+/// The file-system calls of `skat-gateway get ARGS...`, as strace reports them (`fsync`, renames, links).
+fn traced_get(server: &Vsftpd, get_args: &[&str]) -> Vec<String> {
+    let log = server.dir().join(format!("get-{}.strace", get_args.len()));
+    let mut command = Command::new("strace");
+    command
+        .args(["-f", "-qq", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(get_args)
+        .args(connection_args(server))
+        .env("SKAT_GATEWAY_PASSWORD", PASSWORD)
+        .stdin(Stdio::null());
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run strace ({e}): run scripts/install-test-deps"));
+    assert_exit(&output, 0);
+    std::fs::read_to_string(&log)
+        .expect("strace wrote its log")
+        .lines()
+        // With more than one thread traced, strace starts each line with the thread's id.
+        .map(|line| {
+            let line = line.trim_start();
+            match line.split_once(' ') {
+                Some((pid, call)) if pid.bytes().all(|b| b.is_ascii_digit()) => call.trim_start().to_owned(),
+                _ => line.to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn cli_get_syncs_the_file_before_renaming_it_into_place_only_when_asked() {
+    let server = Vsftpd::start();
+    write_pattern_file(&server.root().join("receipt.xml"), 300_000);
+    let local = server.dir().join("receipt.xml");
+    let is_sync = |call: &String| call.starts_with("fsync(") || call.starts_with("fdatasync(");
+    let is_rename = |call: &String| call.starts_with("rename") && call.contains("receipt.xml");
+
+    // --sync: the data is on disk before the name appears, and the folder entry after.
+    let calls = traced_get(&server, &["get", "--sync", "receipt.xml", path(&local)]);
+    let rename = calls.iter().position(is_rename).unwrap_or_else(|| panic!("a rename into place: {calls:#?}"));
+    assert!(calls[..rename].iter().any(is_sync), "the data is synced before the rename: {calls:#?}");
+    assert!(calls[rename + 1..].iter().any(is_sync), "the folder is synced after the rename: {calls:#?}");
+    let synced = std::fs::read(&local).unwrap();
+    std::fs::remove_file(&local).unwrap();
+
+    // The default, like curl and lftp: still renamed into place whole, but no sync to wait for.
+    let calls = traced_get(&server, &["get", "receipt.xml", path(&local)]);
+    assert!(calls.iter().any(is_rename), "a rename into place: {calls:#?}");
+    assert!(!calls.iter().any(is_sync), "no sync without --sync: {calls:#?}");
+    assert_eq!(std::fs::read(&local).unwrap(), synced);
+    assert_eq!(sha256_file(&local), sha256_file(&server.root().join("receipt.xml")));
+}

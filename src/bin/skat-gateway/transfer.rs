@@ -1,7 +1,7 @@
 //! The low-level file commands: `ls`, `put`, `get`, `rm`. One session per command.
 
 use crate::connect::ConnectArgs;
-use gateway::ftp::{Session, TransferType};
+use gateway::ftp::{Durability, Session, TransferType};
 use gateway::{Error, ErrorKind, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -38,6 +38,10 @@ pub struct GetArgs {
     /// Transfer as text (TYPE A: CRLF becomes the local line end).
     #[arg(long)]
     pub ascii: bool,
+    /// Have the file on disk (fsync) before exiting, so that it survives a power cut: use it when you delete
+    /// the remote copy afterwards. Slower for large files. `poll` always does this before it deletes.
+    #[arg(long)]
+    pub sync: bool,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -100,7 +104,9 @@ pub fn get(args: GetArgs, quiet: bool) -> Result<()> {
     let total = if show_progress(quiet) { session.size(&args.remote).ok() } else { None };
     let bar = progress_bar(total, &args.remote, quiet);
     let mut report = |n: u64| bar.set_position(n);
-    let received = session.download_file(&args.remote, &local, transfer_type(args.ascii), Some(&mut report))?;
+    let durability = if args.sync { Durability::Synced } else { Durability::Atomic };
+    let received =
+        session.download_file(&args.remote, &local, transfer_type(args.ascii), durability, Some(&mut report))?;
     bar.finish_and_clear();
     log::info!("{} -> {}: {received} bytes", args.remote, display(&local));
     session.quit()
