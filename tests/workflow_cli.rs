@@ -203,3 +203,43 @@ fn status_and_login_info_through_the_cli() {
     let out = run(cli(&config).args(["login-info", "--show"]));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), password);
 }
+
+#[test]
+fn the_file_commands_take_their_connection_from_the_profile() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let text = |out: &Output| String::from_utf8_lossy(&out.stdout).into_owned();
+
+    // ls, put, get and rm with nothing but the profile: certificate, password, CA and address all come from it.
+    let listing = text(&run(cli(&config).args(["ls"])));
+    assert!(listing.lines().any(|l| l.ends_with(&format!("{SERVICE}/"))), "the service folders: {listing}");
+    let file = setup.file("low-level.xml", 2_000);
+    run(cli(&config).arg("put").arg(&file).arg(format!("{SERVICE}/low-level.xml")));
+    assert_eq!(setup.received(SERVICE), ["low-level.xml"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let out = text(&run(cli(&config).args(["ls", "out"])));
+        if let Some(name) = out.split_whitespace().find(|w| w.contains("low-level.xml")) {
+            break name.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no status file for low-level.xml in out: {out}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let local = setup.path("state/status.xml");
+    run(cli(&config).args(["get", "--sync", &format!("out/{status}")]).arg(&local));
+    assert!(std::fs::read_to_string(&local).unwrap().contains("low-level.xml"));
+    run(cli(&config).args(["rm", &format!("out/{status}")]));
+    assert!(!text(&run(cli(&config).args(["ls", "out"]))).contains(&status));
+
+    // An option given replaces the profile's setting: the legacy gateway by certificate only, another port.
+    let legacy = text(&run(cli(&config).args(["ls", "--gateway", "legacy"])));
+    assert!(!legacy.trim().is_empty(), "the legacy gateway's root: {legacy}");
+    let refused = cli(&config).args(["ls", "--port", "1", "--timeout", "5"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(6), "a refused connection: {}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("127.0.0.1:1"));
+
+    // A profile that is not in the file is named, with the ones that are.
+    let unknown = cli(&config).args(["ls", "--profile", "nope"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"), "{}", String::from_utf8_lossy(&unknown.stderr));
+}

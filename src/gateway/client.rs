@@ -11,13 +11,11 @@ use super::migration;
 use super::names;
 use super::receipt::{self, Receipt, StatusCode};
 use crate::durable::PartialFile;
-use crate::endpoint::{Endpoint, Generation};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ftp::{self, Login, Session, SessionConfig, Timeouts};
+use crate::ftp::{self, Login, Session, SessionConfig};
 use crate::identity::Identity;
 use crate::journal::{self, Journal, NewSubmission, ReceiptOutcome, Submission, SubmissionState};
 use crate::secret::Secret;
-use crate::tls::TlsOptions;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -158,7 +156,7 @@ impl Client {
 
     /// As [`Client::connect`], but without logging in: the first operation that needs a gateway connects.
     pub fn offline(config: Config) -> Result<Client> {
-        let identity = Arc::new(load_identity(&config)?);
+        let identity = Arc::new(config.load_identity()?);
         let owner = match &config.username {
             Some(name) => name.clone(),
             None => identity.username().map_err(|e| {
@@ -204,38 +202,14 @@ impl Client {
     }
 
     fn session_config(&self, gateway: GatewayChoice) -> Result<SessionConfig> {
-        let address = self.config.address(gateway);
-        let mut endpoint = Endpoint::custom(address.host.clone(), address.port).with_generation(match gateway {
-            GatewayChoice::New => Generation::New,
-            GatewayChoice::Legacy => Generation::Legacy,
-        });
-        if let Some(range) = &address.data_ports {
-            endpoint = endpoint.with_data_ports(range.clone());
-        }
-        let login = match gateway {
-            GatewayChoice::New => {
-                let password = self.config.gateway_password()?.ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Config,
-                        format!(
-                            "no gateway password for profile {}: set password_file in the config or SKAT_GATEWAY_PASSWORD \
-                             (`skat-gateway login-info --save FILE` fetches it from the legacy gateway during the migration)",
-                            self.config.profile
-                        ),
-                    )
-                })?;
-                Login::Password { username: Some(self.owner.clone()), password }
+        let mut config = self.config.session_config(gateway, self.identity.clone())?;
+        // The journal's owner, derived once: the same name for every session of this client.
+        match &mut config.login {
+            Login::Password { username, .. } | Login::CertificateOnly { username } => {
+                username.get_or_insert_with(|| self.owner.clone());
             }
-            GatewayChoice::Legacy => Login::CertificateOnly { username: Some(self.owner.clone()) },
-        };
-        let tls = TlsOptions {
-            system_roots: self.config.system_roots,
-            ca_file: self.config.ca_file.clone(),
-            ..TlsOptions::default()
-        };
-        Ok(SessionConfig::new(endpoint, self.identity.clone(), login)
-            .with_tls(tls)
-            .with_timeouts(Timeouts { connect: self.config.connect_timeout, io: self.config.io_timeout }))
+        }
+        Ok(config)
     }
 
     fn session(&mut self, gateway: GatewayChoice) -> Result<&mut Session> {
@@ -844,25 +818,6 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
         size += n as u64;
     }
     Ok((size, hex::encode(hasher.finalize())))
-}
-
-fn load_identity(config: &Config) -> Result<Identity> {
-    let Some(cert) = &config.certificate else {
-        return Err(Error::new(
-            ErrorKind::Config,
-            format!(
-                "profile {} names no certificate: set `certificate` in the config file or SKAT_GATEWAY_CERT",
-                config.profile
-            ),
-        ));
-    };
-    match &config.key {
-        Some(key) => Identity::from_pem_files(cert, Some(key.as_path())),
-        None => {
-            let password = config.certificate_password()?;
-            Identity::from_file(cert, password.as_ref())
-        }
-    }
 }
 
 #[cfg(test)]

@@ -35,12 +35,17 @@
 //! `SKAT_GATEWAY_JOURNAL`, `SKAT_GATEWAY_INBOX`, `SKAT_GATEWAY_DEADLINE`, `SKAT_GATEWAY_HOST` and
 //! `SKAT_GATEWAY_PORT` (the new gateway), `SKAT_GATEWAY_LEGACY_HOST` and `SKAT_GATEWAY_LEGACY_PORT`.
 
+use crate::endpoint::{Endpoint, Generation};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ftp::{Login, SessionConfig, Timeouts};
+use crate::identity::Identity;
 use crate::secret::Secret;
+use crate::tls::TlsOptions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -181,6 +186,67 @@ impl Config {
         }
     }
 
+    pub fn address_mut(&mut self, gateway: GatewayChoice) -> &mut GatewayAddress {
+        match gateway {
+            GatewayChoice::New => &mut self.new_gateway,
+            GatewayChoice::Legacy => &mut self.legacy_gateway,
+        }
+    }
+
+    /// Loads the profile's certificate: a PEM pair, or PKCS#12 with the certificate password of the profile.
+    pub fn load_identity(&self) -> Result<Identity> {
+        let Some(cert) = &self.certificate else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "profile {} names no certificate: set `certificate` in the config file or SKAT_GATEWAY_CERT",
+                    self.profile
+                ),
+            ));
+        };
+        match &self.key {
+            Some(key) => Identity::from_pem_files(cert, Some(key.as_path())),
+            None => {
+                let password = self.certificate_password()?;
+                Identity::from_file(cert, password.as_ref())
+            }
+        }
+    }
+
+    /// How to open a session to one of the profile's gateways as `identity`: the new gateway logs in with the
+    /// user name and password, the legacy one with the certificate only.
+    pub fn session_config(&self, gateway: GatewayChoice, identity: Arc<Identity>) -> Result<SessionConfig> {
+        let address = self.address(gateway);
+        let mut endpoint = Endpoint::custom(address.host.clone(), address.port).with_generation(match gateway {
+            GatewayChoice::New => Generation::New,
+            GatewayChoice::Legacy => Generation::Legacy,
+        });
+        if let Some(range) = &address.data_ports {
+            endpoint = endpoint.with_data_ports(range.clone());
+        }
+        let username = self.username.clone();
+        let login = match gateway {
+            GatewayChoice::New => {
+                let password = self.gateway_password()?.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "no gateway password for profile {}: set password_file in the config or SKAT_GATEWAY_PASSWORD \
+                             (`skat-gateway login-info --save FILE` fetches it from the legacy gateway during the migration)",
+                            self.profile
+                        ),
+                    )
+                })?;
+                Login::Password { username, password }
+            }
+            GatewayChoice::Legacy => Login::CertificateOnly { username },
+        };
+        let tls = TlsOptions { system_roots: self.system_roots, ca_file: self.ca_file.clone(), ..TlsOptions::default() };
+        Ok(SessionConfig::new(endpoint, identity, login)
+            .with_tls(tls)
+            .with_timeouts(Timeouts { connect: self.connect_timeout, io: self.io_timeout }))
+    }
+
     /// The gateway password: given directly, or read from the password file (first line).
     pub fn gateway_password(&self) -> Result<Option<Secret>> {
         if let Some(p) = &self.password {
@@ -283,7 +349,8 @@ fn read_secret_file(path: &Path, what: &str) -> Result<Secret> {
     Ok(Secret::new(first))
 }
 
-fn environment_address(environment: &str, gateway: GatewayChoice) -> Option<GatewayAddress> {
+/// The agency's address of one gateway in an environment (`tfe` or `production`).
+pub fn environment_address(environment: &str, gateway: GatewayChoice) -> Option<GatewayAddress> {
     let host = match environment {
         "tfe" => TFE_HOST,
         "production" => PRODUCTION_HOST,

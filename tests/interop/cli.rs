@@ -39,6 +39,9 @@ fn skat_gateway(args: &[&str], password: &str) -> Command {
         .args(args)
         .env("SKAT_GATEWAY_PASSWORD", password)
         .env_remove("SKAT_GATEWAY_CERT_PASSWORD")
+        // The options of each test only, not a profile of the machine's environment.
+        .env_remove("SKAT_GATEWAY_CONFIG")
+        .env_remove("SKAT_GATEWAY_PROFILE")
         .stdin(Stdio::null());
     command
 }
@@ -261,12 +264,12 @@ fn cli_errors_say_what_happened_with_the_documented_exit_codes() {
     );
     assert!(!server.dir().join("x").exists(), "no partial local file");
 
-    // No client certificate given: clap names the option (usage error, exit 2).
+    // No client certificate given, and no profile to take one from: the option is named (exit 3, argument error).
     let port = server.port().to_string();
     let output = skat_gateway(&["ls", "--host", "127.0.0.1", "--port", &port], PASSWORD)
         .output()
         .unwrap();
-    assert_exit(&output, 2);
+    assert_exit(&output, 3);
     assert!(
         text(&output.stderr).contains("--cert"),
         "{}",

@@ -3,6 +3,9 @@
 
 use crate::identity::CertificateArgs;
 use crate::secrets::SecretSource;
+use crate::workflow::ProfileArgs;
+use gateway::gateway::config::environment_address;
+use gateway::gateway::{Config, GatewayChoice};
 use gateway::ftp::{Login, SessionConfig, Timeouts};
 use gateway::tls::TlsOptions;
 use gateway::{Endpoint, Environment, Error, ErrorKind, Generation, Result};
@@ -16,6 +19,9 @@ pub const GATEWAY_PASSWORD: SecretSource<'static> = SecretSource {
     env_var: "SKAT_GATEWAY_PASSWORD",
     file_option: "--password-file",
 };
+
+/// Seconds to wait for an answer when neither --timeout nor a profile says.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnvArg {
@@ -33,14 +39,17 @@ pub enum GatewayArg {
     Legacy,
 }
 
+/// Without a --config profile, --env or --host and --cert are needed; with one, each option given replaces
+/// the profile's setting for this command.
 #[derive(clap::Args, Debug)]
 pub struct ConnectArgs {
     /// The agency's environment to connect to.
     #[arg(long = "env", value_enum, value_name = "ENV")]
     pub environment: Option<EnvArg>,
-    /// The gateway generation: the new one (6381) or the legacy one (6371, for old replies during the migration).
-    #[arg(long, value_enum, default_value = "new")]
-    pub gateway: GatewayArg,
+    /// The gateway generation: the new one (6381) or the legacy one (6371, for old replies during the
+    /// migration). Default: new, or the profile's default_gateway.
+    #[arg(long, value_enum)]
+    pub gateway: Option<GatewayArg>,
     /// Another host (a simulator, a test server); without --env it gets no expected data-port range.
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
@@ -55,24 +64,91 @@ pub struct ConnectArgs {
     /// The gateway user name, when the one derived from the certificate is not the registered one.
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
-    /// A file holding only the gateway password. Otherwise the environment variable SKAT_GATEWAY_PASSWORD, or
-    /// a hidden prompt when stdin is a terminal. The legacy gateway needs none.
+    /// A file holding only the gateway password. Otherwise the environment variable SKAT_GATEWAY_PASSWORD,
+    /// the profile's password_file, or a hidden prompt when stdin is a terminal. The legacy gateway needs none.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// Seconds to wait for any answer from the server.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub timeout: u64,
+    /// Seconds to wait for any answer from the server (default: 60, or the profile's io_timeout).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// Also allow TLS 1.3 (for servers other than the gateway, which speaks TLS 1.2 only).
     #[arg(long)]
     pub allow_tls13: bool,
 }
 
 impl ConnectArgs {
+    /// The session these options describe, on top of the --config profile when one is given.
+    pub fn session_config(&self, profile: &ProfileArgs) -> Result<SessionConfig> {
+        if let Some(0) = self.timeout {
+            return Err(Error::new(ErrorKind::InvalidArgument, "--timeout must be at least 1 second"));
+        }
+        if profile.config.is_none() {
+            return self.session_config_without_profile();
+        }
+        let mut config = profile.load()?;
+        let gateway = match self.gateway {
+            Some(GatewayArg::New) => GatewayChoice::New,
+            Some(GatewayArg::Legacy) => GatewayChoice::Legacy,
+            None => config.default_gateway,
+        };
+        self.override_profile(&mut config, gateway);
+        let identity = match self.certificate.cert {
+            Some(_) => self.certificate.load()?,
+            None => config.load_identity()?,
+        };
+        if gateway == GatewayChoice::New && config.gateway_password()?.is_none() {
+            config.password = Some(GATEWAY_PASSWORD.read(None)?);
+        }
+        let mut session = config.session_config(gateway, Arc::new(identity))?;
+        session.tls.allow_tls13 = self.allow_tls13;
+        Ok(session)
+    }
+
+    /// Replaces the profile's settings with the options given.
+    fn override_profile(&self, config: &mut Config, gateway: GatewayChoice) {
+        let address = config.address_mut(gateway);
+        if let Some(environment) = self.environment {
+            let name = match environment {
+                EnvArg::Tfe => "tfe",
+                EnvArg::Production => "production",
+            };
+            if let Some(agency) = environment_address(name, gateway) {
+                *address = agency;
+            }
+        }
+        if let Some(host) = &self.host {
+            address.host = host.clone();
+            if self.environment.is_none() {
+                address.data_ports = None;
+            }
+        }
+        if let Some(port) = self.port {
+            address.port = port;
+        }
+        if self.certificate.cert.is_some() {
+            config.key = None;
+        }
+        if let Some(ca_file) = &self.ca_file {
+            config.ca_file = Some(ca_file.clone());
+        }
+        if let Some(username) = &self.username {
+            config.username = Some(username.clone());
+        }
+        if let Some(file) = &self.password_file {
+            config.password_file = Some(file.clone());
+            config.password = None;
+        }
+        if let Some(seconds) = self.timeout {
+            config.io_timeout = Duration::from_secs(seconds);
+            config.connect_timeout = Duration::from_secs(seconds.min(30));
+        }
+    }
+
     /// The endpoint these options name.
-    pub fn endpoint(&self) -> Result<Endpoint> {
+    fn endpoint(&self) -> Result<Endpoint> {
         let generation = match self.gateway {
-            GatewayArg::New => Generation::New,
-            GatewayArg::Legacy => Generation::Legacy,
+            None | Some(GatewayArg::New) => Generation::New,
+            Some(GatewayArg::Legacy) => Generation::Legacy,
         };
         let mut endpoint = match (self.environment, &self.host) {
             (Some(env), _) => {
@@ -86,7 +162,8 @@ impl ConnectArgs {
             (None, None) => {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
-                    "no gateway given: use --env tfe or --env production (and --gateway legacy for the old one), or --host",
+                    "no gateway given: use --env tfe or --env production (and --gateway legacy for the old one), \
+                     --host, or a profile with --config",
                 ))
             }
         };
@@ -100,11 +177,8 @@ impl ConnectArgs {
     }
 
     /// Loads the certificate, reads the password where one is needed, and builds the session configuration.
-    pub fn session_config(&self) -> Result<SessionConfig> {
+    fn session_config_without_profile(&self) -> Result<SessionConfig> {
         let endpoint = self.endpoint()?;
-        if self.timeout == 0 {
-            return Err(Error::new(ErrorKind::InvalidArgument, "--timeout must be at least 1 second"));
-        }
         let identity = Arc::new(self.certificate.load()?);
         let login = if endpoint.generation() == Generation::Legacy && !self.password_given() {
             Login::CertificateOnly { username: self.username.clone() }
@@ -115,8 +189,8 @@ impl ConnectArgs {
             }
         };
         let tls = TlsOptions { ca_file: self.ca_file.clone(), allow_tls13: self.allow_tls13, ..TlsOptions::default() };
-        let timeouts =
-            Timeouts { io: Duration::from_secs(self.timeout), connect: Duration::from_secs(self.timeout.min(30)) };
+        let seconds = self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        let timeouts = Timeouts { io: Duration::from_secs(seconds), connect: Duration::from_secs(seconds.min(30)) };
         Ok(SessionConfig::new(endpoint, identity, login).with_tls(tls).with_timeouts(timeouts))
     }
 

@@ -3,7 +3,7 @@
 
 use crate::secrets::SecretSource;
 use gateway::identity::certificate_file_format;
-use gateway::{CertificateFileFormat, Identity, Result, Validity};
+use gateway::{CertificateFileFormat, Error, ErrorKind, Identity, Result, Validity};
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -21,9 +21,10 @@ const EXPIRY_WARNING_DAYS: i64 = 30;
 /// The certificate options every command that needs the client certificate takes.
 #[derive(clap::Args, Debug)]
 pub struct CertificateArgs {
-    /// The certificate: PKCS#12 (.p12/.pfx) or PEM (certificate, and the key unless --key is given).
+    /// The certificate: PKCS#12 (.p12/.pfx) or PEM (certificate, and the key unless --key is given). Required,
+    /// except by the commands that talk to the gateway when a --config profile names the certificate.
     #[arg(long, value_name = "FILE")]
-    pub cert: PathBuf,
+    pub cert: Option<PathBuf>,
     /// The private key (PEM), when the certificate file does not hold it.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
@@ -34,16 +35,24 @@ pub struct CertificateArgs {
 }
 
 impl CertificateArgs {
+    /// The certificate file given.
+    pub fn path(&self) -> Result<&Path> {
+        self.cert.as_deref().ok_or_else(|| {
+            Error::new(ErrorKind::InvalidArgument, "no certificate given: add --cert FILE (PKCS#12 or PEM)")
+        })
+    }
+
     /// Loads the identity, asking for the password only when the file is PKCS#12.
     pub fn load(&self) -> Result<Identity> {
+        let cert = self.path()?;
         if let Some(key) = &self.key {
-            return Identity::from_pem_files(&self.cert, Some(key));
+            return Identity::from_pem_files(cert, Some(key));
         }
-        match certificate_file_format(&self.cert)? {
-            CertificateFileFormat::Pem => Identity::from_file(&self.cert, None),
+        match certificate_file_format(cert)? {
+            CertificateFileFormat::Pem => Identity::from_file(cert, None),
             CertificateFileFormat::Pkcs12 => {
                 let password = CERT_PASSWORD.read(self.cert_password_file.as_deref())?;
-                Identity::from_file(&self.cert, Some(&password))
+                Identity::from_file(cert, Some(&password))
             }
         }
     }
@@ -94,9 +103,9 @@ fn show(certificate: &CertificateArgs, json: bool, username_override: Option<Str
         (None, Err(_)) => None,
     };
     if json {
-        println!("{}", json_report(&identity, &certificate.cert, username.as_deref(), username_override.is_some()));
+        println!("{}", json_report(&identity, certificate.path()?, username.as_deref(), username_override.is_some()));
     } else {
-        print!("{}", text_report(&identity, &certificate.cert, username.as_deref()));
+        print!("{}", text_report(&identity, certificate.path()?, username.as_deref()));
     }
     match (username_override, derived) {
         (None, Err(err)) => Err(err),

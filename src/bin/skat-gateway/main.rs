@@ -86,10 +86,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Identity(cmd) => identity::run(cmd),
-        Command::Ls(args) => transfer::ls(args),
-        Command::Put(args) => transfer::put(args, cli.quiet),
-        Command::Get(args) => transfer::get(args, cli.quiet),
-        Command::Rm(args) => transfer::rm(args),
+        Command::Ls(args) => transfer::ls(args, &cli.profile),
+        Command::Put(args) => transfer::put(args, &cli.profile, cli.quiet),
+        Command::Get(args) => transfer::get(args, &cli.profile, cli.quiet),
+        Command::Rm(args) => transfer::rm(args, &cli.profile),
         #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),
         #[cfg(feature = "sim")]

@@ -1,6 +1,7 @@
 //! The low-level file commands: `ls`, `put`, `get`, `rm`. One session per command.
 
 use crate::connect::ConnectArgs;
+use crate::workflow::ProfileArgs;
 use gateway::ftp::{Durability, Session, TransferType};
 use gateway::{Error, ErrorKind, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -54,8 +55,8 @@ pub struct RmArgs {
     pub connect: ConnectArgs,
 }
 
-pub fn ls(args: LsArgs) -> Result<()> {
-    let mut session = Session::connect(&args.connect.session_config()?)?;
+pub fn ls(args: LsArgs, profile: &ProfileArgs) -> Result<()> {
+    let mut session = Session::connect(&args.connect.session_config(profile)?)?;
     let mut entries = session.list(args.path.as_deref())?;
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     for entry in &entries {
@@ -66,7 +67,7 @@ pub fn ls(args: LsArgs) -> Result<()> {
     session.quit()
 }
 
-pub fn put(args: PutArgs, quiet: bool) -> Result<()> {
+pub fn put(args: PutArgs, profile: &ProfileArgs, quiet: bool) -> Result<()> {
     let file_name = args
         .local
         .file_name()
@@ -80,7 +81,7 @@ pub fn put(args: PutArgs, quiet: bool) -> Result<()> {
     let length = std::fs::metadata(&args.local)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {}: {e}", args.local.display())).with_source(e))?
         .len();
-    let mut session = Session::connect(&args.connect.session_config()?)?;
+    let mut session = Session::connect(&args.connect.session_config(profile)?)?;
     let bar = progress_bar(Some(length), &remote, quiet);
     let mut report = |n: u64| bar.set_position(n);
     let sent = session.upload_file(&args.local, &remote, transfer_type(args.ascii), Some(&mut report))?;
@@ -89,7 +90,7 @@ pub fn put(args: PutArgs, quiet: bool) -> Result<()> {
     session.quit()
 }
 
-pub fn get(args: GetArgs, quiet: bool) -> Result<()> {
+pub fn get(args: GetArgs, profile: &ProfileArgs, quiet: bool) -> Result<()> {
     let remote_name = args.remote.rsplit('/').next().unwrap_or(&args.remote).to_owned();
     if remote_name.is_empty() || remote_name == "." || remote_name == ".." {
         return Err(Error::new(ErrorKind::InvalidArgument, format!("{} names no file to download", args.remote)));
@@ -99,7 +100,7 @@ pub fn get(args: GetArgs, quiet: bool) -> Result<()> {
         Some(dir) if dir.is_dir() => dir.join(&remote_name),
         Some(path) => path,
     };
-    let mut session = Session::connect(&args.connect.session_config()?)?;
+    let mut session = Session::connect(&args.connect.session_config(profile)?)?;
     // SIZE lets the bar show a total; servers that do not answer it just get a bar without one.
     let total = if show_progress(quiet) { session.size(&args.remote).ok() } else { None };
     let bar = progress_bar(total, &args.remote, quiet);
@@ -112,8 +113,8 @@ pub fn get(args: GetArgs, quiet: bool) -> Result<()> {
     session.quit()
 }
 
-pub fn rm(args: RmArgs) -> Result<()> {
-    let mut session = Session::connect(&args.connect.session_config()?)?;
+pub fn rm(args: RmArgs, profile: &ProfileArgs) -> Result<()> {
+    let mut session = Session::connect(&args.connect.session_config(profile)?)?;
     session.delete(&args.remote)?;
     session.quit()
 }

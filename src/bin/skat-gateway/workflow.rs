@@ -12,8 +12,8 @@ use std::time::Duration;
 /// Which settings to use: a config file's profile, then the environment (see the README for the variables).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProfileArgs {
-    /// The configuration file (TOML with [profiles.NAME] tables) for submit, poll, status, services, ping and
-    /// login-info.
+    /// The configuration file (TOML with [profiles.NAME] tables): certificate, gateways, password, journal and
+    /// inbox for every command that talks to the gateway.
     #[arg(long, value_name = "FILE", env = "SKAT_GATEWAY_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// The profile in the configuration file (default: its default_profile, or its only profile).
