@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// What a finished download promises once it is in place.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,6 +146,30 @@ fn io_error(what: &str, target: &Path, e: io::Error) -> Error {
     .with_source(e)
 }
 
+/// Removes the temporary files that downloads into `folder` left behind when their process was killed: those
+/// not written to for `idle` (a live download writes all the time, or fails on its read time-out). Returns
+/// how many were removed. Errors are ignored: this is tidying, and the next call tries again.
+pub(crate) fn remove_abandoned_partials(folder: &Path, idle: Duration) -> usize {
+    let Ok(entries) = fs::read_dir(folder) else { return 0 };
+    let now = SystemTime::now();
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| is_partial_name(&entry.file_name().to_string_lossy()))
+        .filter(|entry| {
+            let modified = entry.metadata().and_then(|m| m.modified());
+            modified.is_ok_and(|m| now.duration_since(m).is_ok_and(|age| age >= idle))
+        })
+        .filter(|entry| fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
+/// `.<name>.<8 hex digits>.part`, the names [`PartialFile::beside`] gives.
+fn is_partial_name(name: &str) -> bool {
+    let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".part")) else { return false };
+    let Some((target, suffix)) = stem.rsplit_once('.') else { return false };
+    !target.is_empty() && suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Syncs the folder holding `path`, which makes a rename or a new name in it durable.
 pub(crate) fn sync_folder_of(path: &Path) -> io::Result<()> {
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -208,6 +233,27 @@ mod tests {
         assert_eq!(fs::read(&taken).unwrap(), b"first");
         assert_eq!(fs::read(&free).unwrap(), b"second");
         assert_eq!(fs::read_dir(folder.path()).unwrap().count(), 2, "the temporary file is gone");
+    }
+
+    #[test]
+    fn only_abandoned_temporary_files_are_removed() {
+        let folder = tempfile::tempdir().unwrap();
+        let target = folder.path().join("r.xml");
+        let abandoned = PartialFile::beside(&target).unwrap();
+        let abandoned_path = abandoned.temporary.clone();
+        std::mem::forget(abandoned); // as if its process had been killed
+        let mut live = PartialFile::beside(&target).unwrap();
+        live.write_all(b"still arriving").unwrap();
+        let user_file = folder.path().join(".notes.part");
+        fs::write(&user_file, b"not ours").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(7200);
+        File::options().write(true).open(&abandoned_path).unwrap().set_modified(old).unwrap();
+        File::options().write(true).open(&user_file).unwrap().set_modified(old).unwrap();
+
+        assert_eq!(remove_abandoned_partials(folder.path(), Duration::from_secs(3600)), 1);
+        assert!(!abandoned_path.exists());
+        assert!(live.temporary.exists(), "a download still being written stays");
+        assert!(user_file.exists(), "a file not named like ours stays");
     }
 
     #[test]

@@ -231,6 +231,42 @@ fn a_poll_interrupted_before_the_delete_loses_and_duplicates_nothing() {
 }
 
 #[test]
+fn a_download_cut_off_leaves_no_partial_file_and_old_leftovers_are_tidied() {
+    let setup = start();
+    let mut client = setup.client("state");
+    client.submit(SERVICE, &setup.file("d.xml", 100), &SubmitOptions::default()).unwrap();
+    let start = std::time::Instant::now();
+    while setup.out().len() < 4 && start.elapsed() < WAIT {
+        std::thread::sleep(EVERY);
+    }
+    let inbox = setup.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    // What a poll killed with SIGKILL in the middle of a download leaves: a hidden temporary file, untouched
+    // since. One of a download still running (written a moment ago) must stay.
+    let killed = inbox.join(".status_d.xml.0badf00d.part");
+    let running = inbox.join(".status_e.xml.12345678.part");
+    std::fs::write(&killed, b"<half a rec").unwrap();
+    std::fs::write(&running, b"<still arriving").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options().write(true).open(&killed).unwrap().set_modified(two_hours_ago).unwrap();
+
+    // Every data connection breaks after 50 bytes, on the first try and on the retry: the poll fails, and no
+    // file, whole or partial, appears under a name a user would pick up.
+    setup.sim.inject(Fault::DropDataAfter(50), Some(2));
+    let error = client.poll(&inbox, &PollOptions::default()).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::ConnectionLost | ErrorKind::UnexpectedReply), "{error}");
+    assert_eq!(list(&inbox), [".status_e.xml.12345678.part"], "only the running download's file is left");
+    assert_eq!(setup.out().len(), 4, "nothing deleted remotely");
+
+    setup.sim.clear_faults();
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert_eq!(report.files.len(), 4);
+    assert!(setup.out().is_empty());
+    let visible: Vec<String> = list(&inbox).into_iter().filter(|n| !n.starts_with('.')).collect();
+    assert_eq!(visible.len(), 4, "{visible:?}");
+}
+
+#[test]
 fn ping_measures_the_heartbeat_round_trip() {
     let setup = start();
     let mut client = setup.client("state");

@@ -10,7 +10,7 @@ use super::config::{Config, GatewayChoice};
 use super::migration;
 use super::names;
 use super::receipt::{self, Receipt, StatusCode};
-use crate::durable::PartialFile;
+use crate::durable::{self, PartialFile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ftp::{self, Login, Session, SessionConfig};
 use crate::identity::Identity;
@@ -109,6 +109,10 @@ pub struct Ping {
 }
 
 const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// A temporary file in the inbox not written to for this long belongs to a download whose process was killed
+/// (a live one writes continuously, or gives up after its read time-out, at most minutes).
+const ABANDONED_DOWNLOAD_AGE: Duration = Duration::from_secs(3600);
 
 /// The gateway client. See the module documentation for threading.
 pub struct Client {
@@ -574,6 +578,10 @@ impl Client {
             Error::new(ErrorKind::Io, format!("cannot create the inbox {}: {e}; check the path and permissions", inbox.display()))
                 .with_source(e)
         })?;
+        let removed = durable::remove_abandoned_partials(inbox, ABANDONED_DOWNLOAD_AGE);
+        if removed > 0 {
+            log::info!("removed {removed} temporary file(s) of downloads killed earlier from {}", inbox.display());
+        }
         let entries = self.with_session(gateway, |s| s.list(Some("out")))?;
         let mut files: Vec<_> = entries.into_iter().filter(|e| !e.is_dir && wanted(&e.name)).collect();
         // Status files first, so that the response files they name are known before those are looked at.
