@@ -143,7 +143,9 @@ pub(crate) fn describe_handshake_failure(
         return Error::new(
             ErrorKind::TlsClientCertificateRejected,
             format!(
-                "{server} broke off the TLS handshake after our client certificate was sent ({error}): it most                  likely rejected the certificate; check that it is valid and registered with the agency for this                  environment, and that the whole chain is in the certificate file"
+                "{server} broke off the TLS handshake after our client certificate was sent ({error}): it most \
+                 likely rejected the certificate; check that it is valid and registered with the agency for this \
+                 environment, and that the whole chain is in the certificate file"
             ),
         )
         .with_source(io::Error::new(error.kind(), error.to_string()));
@@ -299,5 +301,22 @@ impl Drop for GatewayTlsStream {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_after_the_server_hello_reads_as_a_rejected_client_certificate() {
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "Connection reset by peer");
+        let error = describe_handshake_failure(&reset, "gateway.example", None, true, false);
+        assert_eq!(error.kind(), ErrorKind::TlsClientCertificateRejected);
+        assert!(error.message().starts_with("gateway.example broke off the TLS handshake"), "{error}");
+        assert!(!error.message().contains("  "), "one space between words: {error}");
+        // Before the server's hello, a reset says nothing about the certificate.
+        let early = describe_handshake_failure(&reset, "gateway.example", None, false, false);
+        assert_ne!(early.kind(), ErrorKind::TlsClientCertificateRejected, "{early}");
     }
 }
