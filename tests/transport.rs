@@ -1,8 +1,9 @@
 //! The FTPS session against a real vsftpd on loopback, configured like the gateway (the interop harness in
 //! `tests/interop/vsftpd.rs`: TLS 1.2 only, client certificate required, session reuse required, passive
-//! range). Focused on the transport's own promises: streaming, ASCII conversion, the data connection going
-//! to the control peer, and errors that name the cause. The broad interoperability matrix (100 MiB files,
-//! every server variant, peer clients) lives in `tests/interop*`.
+//! range). Focused on the transport's own promises: rename and delete, folders, streaming in flat memory,
+//! ASCII conversion, time-outs, and the legacy TLS 1.0 backend. The interoperability matrix (100 MiB files,
+//! every server variant, TLS and login failures, the 227 address, the command-line tool) lives in
+//! `tests/interop*`; each case is tested once, there.
 //!
 //! Needs root and vsftpd (the README's test command installs it).
 
@@ -11,12 +12,14 @@ mod vsftpd;
 
 use gateway::ftp::{Login, Session, SessionConfig, Timeouts, TransferType, UsernameSource};
 use gateway::tls::TlsOptions;
-use gateway::{Endpoint, ErrorKind, Generation, Identity, Secret};
+use gateway::{Endpoint, ErrorKind, Generation, Identity};
 use std::io::{Cursor, Read};
 use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vsftpd::{Options, ServerCert, ServerTls, Vsftpd, PASSWORD, USERNAME};
+#[cfg(feature = "legacy-tls")]
+use vsftpd::ServerCert;
+use vsftpd::{Options, ServerTls, Vsftpd, PASSWORD, USERNAME};
 
 fn identity(server: &Vsftpd) -> Arc<Identity> {
     let pki = server.pki();
@@ -137,74 +140,6 @@ fn ascii_transfers_convert_line_ends() {
     assert_eq!(raw, b"line 1\r\nline 2\r\nline 3\r\n");
 }
 
-#[test]
-fn data_connections_ignore_the_address_in_the_227_reply() {
-    let server = Vsftpd::start_with(Options { pasv_address: Some(vsftpd::FOREIGN_PASV_ADDRESS), ..Options::default() });
-    let mut session = connect(&server);
-    let started = Instant::now();
-    session.put(&mut Cursor::new(b"hello".to_vec()), "a.xml", TransferType::Binary, None).unwrap();
-    assert_eq!(session.list(None).unwrap().len(), 1);
-    let data = session.last_data_address().unwrap();
-    assert_eq!(data.ip(), Ipv4Addr::LOCALHOST, "never the 227 address");
-    assert!(started.elapsed() < Duration::from_secs(5), "no detour through a connect time-out");
-}
-
-#[test]
-fn wrong_password_names_the_user_and_its_origin_but_not_the_password() {
-    let server = Vsftpd::start();
-    let wrong = "not-the-password-42";
-    let err = Session::connect(&config(&server, Login::password(wrong))).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
-    assert_eq!(err.server_reply().map(|r| r.code), Some(530));
-    let text = format!("{err} {err:?}");
-    assert!(text.contains(USERNAME) && text.contains("derived from the certificate"), "{text}");
-    assert!(!text.contains(wrong), "the password never appears: {text}");
-
-    let given = Login::Password { username: Some("CVR_99999999_UID_1".into()), password: Secret::new(PASSWORD) };
-    let err = Session::connect(&config(&server, given)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
-    assert!(err.message().contains("CVR_99999999_UID_1") && err.message().contains("as given"), "{err}");
-}
-
-#[test]
-fn without_session_resumption_the_server_answers_522_and_the_error_explains_it() {
-    let server = Vsftpd::start();
-    let mut cfg = config(&server, Login::password(PASSWORD));
-    cfg.tls.session_resumption = false;
-    let mut session = Session::connect(&cfg).expect("the control connection does not need resumption");
-    let err = session.put(&mut Cursor::new(b"x".to_vec()), "x.xml", TransferType::Binary, None).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TlsSessionReuseRequired, "{err}");
-    assert_eq!(err.server_reply().map(|r| r.code), Some(522));
-    assert!(err.message().contains("resume"), "{err}");
-}
-
-#[test]
-fn a_server_certificate_from_an_unknown_ca_is_refused_with_advice() {
-    let server = Vsftpd::start_with(Options { cert: ServerCert::UnknownCa, ..Options::default() });
-    let err = Session::connect(&config(&server, Login::password(PASSWORD))).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TlsUnknownCa, "{err}");
-    assert!(err.message().contains("--ca-file"), "{err}");
-}
-
-#[test]
-fn a_server_certificate_for_another_host_is_refused() {
-    let server = Vsftpd::start_with(Options { cert: ServerCert::OtherHostName, ..Options::default() });
-    let err = Session::connect(&config(&server, Login::password(PASSWORD))).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TlsHostnameMismatch, "{err}");
-    assert!(err.message().contains(vsftpd::OTHER_HOST), "names the certificate's host: {err}");
-}
-
-#[test]
-fn a_rejected_client_certificate_is_reported_as_such() {
-    let server = Vsftpd::start();
-    let pki = server.pki();
-    let stranger = Identity::from_pem_files(&pki.client_cert_unknown_ca, Some(&pki.client_key)).unwrap();
-    let mut cfg = config(&server, Login::password(PASSWORD));
-    cfg.identity = Arc::new(stranger);
-    let err = Session::connect(&cfg).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TlsClientCertificateRejected, "{err}");
-}
-
 #[cfg(not(feature = "legacy-tls"))]
 #[test]
 fn a_tls10_server_is_refused_with_the_version_and_the_feature_named() {
@@ -293,111 +228,6 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 // --- the CLI's low-level commands, run as a user would
-
-fn cli(server: &Vsftpd, args: &[&str]) -> std::process::Output {
-    let pki = server.pki();
-    let port = server.port().to_string();
-    std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
-        .args(args)
-        .args(["--host", "127.0.0.1", "--port", &port, "--timeout", "20"])
-        .arg("--cert")
-        .arg(&pki.client_cert)
-        .arg("--key")
-        .arg(&pki.client_key)
-        .arg("--ca-file")
-        .arg(&pki.ca_cert)
-        .env("SKAT_GATEWAY_PASSWORD", PASSWORD)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run skat-gateway")
-}
-
-#[track_caller]
-fn assert_exit(output: &std::process::Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-#[test]
-fn cli_put_ls_get_rm() {
-    let server = Vsftpd::start();
-    let work = server.dir().join("work");
-    std::fs::create_dir(&work).unwrap();
-    let local = work.join("declaration.xml");
-    let content = pattern(200_000);
-    std::fs::write(&local, &content).unwrap();
-
-    let put = cli(&server, &["put", local.to_str().unwrap()]);
-    assert_exit(&put, 0);
-    assert!(put.stderr.is_empty(), "no progress bar or chatter when stderr is not a terminal: {}", String::from_utf8_lossy(&put.stderr));
-    assert_eq!(std::fs::read(server.root().join("declaration.xml")).unwrap(), content);
-
-    let ls = cli(&server, &["ls"]);
-    assert_exit(&ls, 0);
-    assert_eq!(String::from_utf8_lossy(&ls.stdout), "      200000  declaration.xml\n");
-
-    let copy = work.join("copy.xml");
-    let get = cli(&server, &["get", "declaration.xml", copy.to_str().unwrap()]);
-    assert_exit(&get, 0);
-    assert_eq!(std::fs::read(&copy).unwrap(), content);
-
-    let rm = cli(&server, &["rm", "declaration.xml"]);
-    assert_exit(&rm, 0);
-    assert!(!server.root().join("declaration.xml").exists());
-}
-
-#[test]
-fn cli_failures_give_documented_exit_codes_and_leave_no_partial_file() {
-    let server = Vsftpd::start();
-    let work = server.dir().join("work");
-    std::fs::create_dir(&work).unwrap();
-
-    // A missing remote file: exit 8, and nothing (not even a temporary file) left behind.
-    let get = cli(&server, &["get", "missing.xml", work.to_str().unwrap()]);
-    assert_exit(&get, 8);
-    assert!(String::from_utf8_lossy(&get.stderr).contains("missing.xml"));
-    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "no file written");
-
-    // A wrong password: exit 7, the password never printed, not even in the most verbose log (suppaftp traces
-    // every command it sends).
-    let pki = server.pki();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
-        .args(["ls", "-vvv", "--host", "127.0.0.1", "--port", &server.port().to_string()])
-        .arg("--cert")
-        .arg(&pki.client_cert)
-        .arg("--key")
-        .arg(&pki.client_key)
-        .arg("--ca-file")
-        .arg(&pki.ca_cert)
-        .env("SKAT_GATEWAY_PASSWORD", "wrong-password-77")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_exit(&output, 7);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(USERNAME) && !stderr.contains("wrong-password-77"), "{stderr}");
-    assert!(stderr.contains("CC OUT: AUTH TLS"), "the trace log was on: {stderr}");
-
-    // No password at all and no terminal to ask on: a usage error naming the ways to give one.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
-        .args(["ls", "--host", "127.0.0.1", "--port", &server.port().to_string()])
-        .arg("--cert")
-        .arg(&pki.client_cert)
-        .arg("--key")
-        .arg(&pki.client_key)
-        .env_remove("SKAT_GATEWAY_PASSWORD")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_exit(&output, 3);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("SKAT_GATEWAY_PASSWORD") && stderr.contains("--password-file"), "{stderr}");
-}
 
 // --- the legacy gateway's TLS 1.0, through OpenSSL (cargo feature `legacy-tls`)
 

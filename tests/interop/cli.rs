@@ -87,6 +87,11 @@ fn cli_puts_lists_gets_and_removes_empty_small_and_100_mib_files_intact() {
         let hash = write_pattern_file(&local.join(name), len);
         let upload = run(&server, &["put", path(&local.join(name))]);
         assert_exit(&upload, 0);
+        assert!(
+            upload.stderr.is_empty(),
+            "no progress bar or chatter when stderr is not a terminal: {}",
+            text(&upload.stderr)
+        );
         assert_eq!(
             sha256_file(&server.root().join(name)),
             hash,
@@ -236,10 +241,11 @@ fn cli_follows_the_control_connection_not_the_227_address() {
 
 #[test]
 fn cli_errors_say_what_happened_with_the_documented_exit_codes() {
-    // Login refused: exit 7, the user name and its origin, never the password.
+    // Login refused: exit 7, the user name and its origin, never the password, not even in the most verbose
+    // log (suppaftp traces every command it sends).
     let server = Vsftpd::start();
     let wrong = "wrong-password-0815";
-    let output = skat_gateway(&["ls"], wrong)
+    let output = skat_gateway(&["ls", "-vvv"], wrong)
         .args(connection_args(&server))
         .output()
         .unwrap();
@@ -250,6 +256,20 @@ fn cli_errors_say_what_happened_with_the_documented_exit_codes() {
         "{stderr}"
     );
     assert!(!stderr.contains(wrong), "never the password: {stderr}");
+    assert!(stderr.contains("CC OUT: AUTH TLS"), "the trace log was on: {stderr}");
+
+    // No password at all and no terminal to ask on: the ways to give one are named (exit 3).
+    let output = skat_gateway(&["ls"], PASSWORD)
+        .env_remove("SKAT_GATEWAY_PASSWORD")
+        .args(connection_args(&server))
+        .output()
+        .unwrap();
+    assert_exit(&output, 3);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("SKAT_GATEWAY_PASSWORD") && stderr.contains("--password-file"),
+        "{stderr}"
+    );
 
     // A missing file on the server: exit 8, naming it.
     let output = run(

@@ -274,6 +274,10 @@ fn session_refuses_a_server_certificate_from_an_unknown_ca() {
         "names the server: {error}"
     );
     assert!(
+        error.message().contains("--ca-file"),
+        "says how to trust a private CA: {error}"
+    );
+    assert!(
         !server.log().contains("USER "),
         "no credentials were sent: {}",
         server.log()
@@ -306,13 +310,16 @@ fn session_refuses_a_server_certificate_for_another_host_name() {
             error.message().contains(host),
             "{host}: names the host we asked for: {error}"
         );
+        assert!(
+            error.message().contains(OTHER_HOST),
+            "{host}: names the host the certificate is for: {error}"
+        );
     }
     assert!(
         !server.log().contains("USER "),
         "no credentials were sent: {}",
         server.log()
     );
-    let _ = OTHER_HOST;
 }
 
 #[test]
@@ -327,8 +334,25 @@ fn session_reports_a_wrong_password_as_authentication_without_the_password() {
     let shown = format!("{error} {error:?}");
     assert!(shown.contains(USERNAME), "names the user name: {shown}");
     assert!(
+        shown.contains("derived from the certificate"),
+        "says where the user name came from: {shown}"
+    );
+    assert!(
         !shown.contains(attempted),
         "never shows the password: {shown}"
+    );
+
+    // A user name given instead of derived is reported as given, so the user knows which one to fix.
+    let mut given = config(&server);
+    given.login = Login::Password {
+        username: Some("CVR_99999999_UID_1".into()),
+        password: gateway::Secret::new(PASSWORD),
+    };
+    let error = Session::connect(&given).expect_err("an unregistered user name must be refused");
+    assert_eq!(error.kind(), ErrorKind::Authentication, "{error}");
+    assert!(
+        error.message().contains("CVR_99999999_UID_1") && error.message().contains("as given"),
+        "{error}"
     );
 }
 
