@@ -58,6 +58,18 @@ fn a_submission_reaches_status_3_with_its_receipts_and_response() {
 }
 
 #[test]
+fn a_refused_login_says_the_user_name_came_from_the_certificate() {
+    let setup = start();
+    let mut config = setup.config("state");
+    config.password = Some(gateway::Secret::new("not-the-password-31"));
+    config.password_file = None;
+    let error = gateway::gateway::Client::connect(config).err().expect("a wrong password is refused");
+    assert_eq!(error.kind(), ErrorKind::Authentication, "{error}");
+    assert!(error.message().contains("derived from the certificate"), "{error}");
+    assert!(!error.message().contains("as given") && !error.message().contains("not-the-password-31"), "{error}");
+}
+
+#[test]
 fn a_reused_name_is_refused_locally_and_by_the_gateway() {
     let setup = start();
     let mut client = setup.client("state");

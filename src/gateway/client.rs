@@ -12,7 +12,7 @@ use super::names;
 use super::receipt::{self, Receipt, StatusCode};
 use crate::durable::{self, PartialFile};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ftp::{self, Login, Session, SessionConfig};
+use crate::ftp::{self, Session, SessionConfig};
 use crate::identity::Identity;
 use crate::journal::{self, Journal, NewSubmission, ReceiptOutcome, Submission, SubmissionState};
 use crate::secret::Secret;
@@ -205,15 +205,10 @@ impl Client {
         }
     }
 
+    /// The session settings for one gateway. Without a `username` in the profile the session derives the same
+    /// name as `owner` from the certificate, and an error then says it was derived, not given.
     fn session_config(&self, gateway: GatewayChoice) -> Result<SessionConfig> {
-        let mut config = self.config.session_config(gateway, self.identity.clone())?;
-        // The journal's owner, derived once: the same name for every session of this client.
-        match &mut config.login {
-            Login::Password { username, .. } | Login::CertificateOnly { username } => {
-                username.get_or_insert_with(|| self.owner.clone());
-            }
-        }
-        Ok(config)
+        self.config.session_config(gateway, self.identity.clone())
     }
 
     fn session(&mut self, gateway: GatewayChoice) -> Result<&mut Session> {
