@@ -63,7 +63,7 @@ fn a_refused_login_says_the_user_name_came_from_the_certificate() {
     let mut config = setup.config("state");
     config.password = Some(gateway::Secret::new("not-the-password-31"));
     config.password_file = None;
-    let error = gateway::gateway::Client::connect(config).err().expect("a wrong password is refused");
+    let error = gateway::gateway::Client::connect(config).expect_err("a wrong password is refused");
     assert_eq!(error.kind(), ErrorKind::Authentication, "{error}");
     assert!(error.message().contains("derived from the certificate"), "{error}");
     assert!(!error.message().contains("as given") && !error.message().contains("not-the-password-31"), "{error}");
