@@ -107,9 +107,21 @@ fn show(certificate: &CertificateArgs, json: bool, username_override: Option<Str
     } else {
         print!("{}", text_report(&identity, certificate.path()?, username.as_deref()));
     }
-    match (username_override, derived) {
-        (None, Err(err)) => Err(err),
-        _ => Ok(()),
+    // The report is out either way; the exit code tells a script whether the gateway would accept it.
+    if let (None, Err(err)) = (username_override, derived) {
+        return Err(err);
+    }
+    let info = identity.info();
+    match info.validity() {
+        Validity::Expired => Err(Error::new(
+            ErrorKind::CertificateExpired,
+            format!("the certificate expired on {}; renew it and register the new one with the agency", day(info.not_after)),
+        )),
+        Validity::NotYetValid => Err(Error::new(
+            ErrorKind::CertificateNotYetValid,
+            format!("the certificate is valid only from {}; check this computer's clock", day(info.not_before)),
+        )),
+        Validity::Valid => Ok(()),
     }
 }
 
