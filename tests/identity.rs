@@ -509,8 +509,10 @@ fn assert_fails(run: &Run, code: i32, needles: &[&str]) {
 fn cli_show_json_on_the_newsletter_certificate() {
     let Some(dir) = oces2_fixtures() else { return };
     let cert = dir.join("VOCES_gyldig.p12");
+    // The report is printed; the exit code (4, a certificate problem) tells a script the gateway would refuse it.
     let run = cli(&["identity", "show", "--cert", cert.to_str().unwrap(), "--json"], Some("Test1234"));
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("expired on 2020-03-13"), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
     assert_eq!(json["username"], "CVR_30808460_UID_25351738");
     assert_eq!(json["expired"], true);
@@ -530,7 +532,7 @@ fn cli_show_json_on_the_newsletter_certificate() {
     let password_file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(password_file.path(), "Test1234\n").unwrap();
     let run = cli(&["identity", "show", "--cert", cert.to_str().unwrap(), "--cert-password-file", password_file.path().to_str().unwrap()], None);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(run.stdout.contains("CVR_30808460_UID_25351738"), "{}", run.stdout);
     assert!(run.stdout.contains("EXPIRED on 2020-03-13"), "{}", run.stdout);
 }
@@ -560,10 +562,16 @@ fn cli_export_equals_openssl_and_keeps_existing_files() {
 fn cli_reports_validity_plainly_and_reads_pem_without_a_password() {
     let mut pki = Pki::new();
     let subject = "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:4242";
-    for (window, expected) in [(Window::Expired, "EXPIRED on 2019-12-31"), (Window::NotYetValid, "NOT YET VALID"), (Window::ExpiresSoon, "EXPIRES SOON"), (Window::Current, "valid, ")] {
+    // Exit 4 (a certificate problem) only for the certificates the gateway would refuse.
+    for (window, expected, code) in [
+        (Window::Expired, "EXPIRED on 2019-12-31", 4),
+        (Window::NotYetValid, "NOT YET VALID", 4),
+        (Window::ExpiresSoon, "EXPIRES SOON", 0),
+        (Window::Current, "valid, ", 0),
+    ] {
         let leaf = pki.leaf(&format!("{window:?}"), subject, KeyType::EcP256, window);
         let run = cli(&["identity", "show", "--cert", leaf.cert.to_str().unwrap(), "--key", leaf.key.to_str().unwrap()], None);
-        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.code, code, "{window:?}: {}", run.stderr);
         assert!(run.stdout.contains("CVR_12345678_UID_4242"), "{}", run.stdout);
         assert!(run.stdout.contains(expected), "{window:?}: {}", run.stdout);
         let json = cli(&["identity", "show", "--cert", leaf.cert.to_str().unwrap(), "--key", leaf.key.to_str().unwrap(), "--json"], None);
@@ -705,4 +713,31 @@ fn rsa_keys_without_null_parameters_are_brought_into_openssls_form() {
     let identity = Identity::from_pem(&std::fs::read(&leaf.cert).unwrap(), Some(pem.as_bytes())).unwrap();
     assert_eq!(identity.username().unwrap(), "CVR_12345678_RID_7");
     assert!(identity.private_key().secret_der() == openssl_key.as_slice(), "the key is as openssl writes it");
+}
+
+#[test]
+fn cli_output_that_cannot_be_written_is_an_error_not_a_crash() {
+    let mut pki = Pki::new();
+    let leaf = pki.leaf("out", "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:77", KeyType::EcP256, Window::Current);
+    let show = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"));
+        command.args(["identity", "show", "--cert"]).arg(&leaf.cert).arg("--key").arg(&leaf.key);
+        command.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).env_remove("RUST_BACKTRACE");
+        command
+    };
+
+    // A full disk (/dev/full): the local-file exit code and a message, no panic.
+    let output = show().stdout(std::fs::File::create("/dev/full").unwrap()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(11), "{stderr}");
+    assert!(stderr.contains("No space left on device") && !stderr.contains("panicked"), "{stderr}");
+
+    // A reader that has gone (`| head` that already ended): the program ends quietly, as Unix tools do.
+    let mut child = show().stdout(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert!(output.status.success() || output.status.signal() == Some(13), "{:?}", output.status);
 }

@@ -82,6 +82,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
+    report_unwritable_output_as_an_error();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
@@ -110,6 +112,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// Rust ignores SIGPIPE, so `skat-gateway status | head` would panic on the next line printed; like other
+/// Unix tools, the program ends quietly instead when the reader has gone.
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is always a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Output that cannot be written (a full disk behind `> file`, /dev/full) makes `println!` panic: say what
+/// happened and exit with the code for local file errors instead of a backtrace and 101.
+fn report_unwritable_output_as_an_error() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") {
+            eprintln!("error: {message}; check the free space of the file or device the output goes to");
+            std::process::exit(i32::from(exit_code(ErrorKind::Io)));
+        }
+        default_hook(info);
+    }));
+}
+
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => log::LevelFilter::Error,
@@ -118,7 +149,15 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 2) => log::LevelFilter::Debug,
         (false, _) => log::LevelFilter::Trace,
     };
-    env_logger::Builder::new().filter_level(level).format_timestamp(None).target(env_logger::Target::Stderr).init();
+    // suppaftp logs, at error level, failures this program reports itself with advice: only its debug and
+    // trace lines (-vv, -vvv) add anything.
+    let suppaftp = if level >= log::LevelFilter::Debug { level } else { log::LevelFilter::Off };
+    env_logger::Builder::new()
+        .filter_level(level)
+        .filter_module("suppaftp", suppaftp)
+        .format_timestamp(None)
+        .target(env_logger::Target::Stderr)
+        .init();
 }
 
 /// Groups error kinds into the exit codes documented in `--help`.
