@@ -24,7 +24,8 @@ impl Secret {
     }
 
     /// Reads a secret from a file that holds nothing else (a password file): one trailing line end
-    /// (`\n` or `\r\n`, as editors and `echo` add) is removed, everything else is kept as written.
+    /// (`\n` or `\r\n`, as editors and `echo` add) and a leading byte-order mark (as Notepad and PowerShell 5
+    /// write) are removed, everything else is kept as written.
     /// An empty file is refused rather than taken as an empty password.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Secret> {
         let path = path.as_ref();
@@ -42,6 +43,7 @@ impl Secret {
                 format!("the password file {} is not UTF-8 text: save it as UTF-8", path.display()),
             )
         })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(text);
         if text.is_empty() {
             return Err(Error::new(

@@ -741,3 +741,29 @@ fn cli_output_that_cannot_be_written_is_an_error_not_a_crash() {
     use std::os::unix::process::ExitStatusExt;
     assert!(output.status.success() || output.status.signal() == Some(13), "{:?}", output.status);
 }
+
+#[test]
+fn cli_opens_a_pkcs12_file_with_an_empty_password_and_password_files_with_a_byte_order_mark() {
+    let mut pki = Pki::new();
+    let subject = "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:88";
+    let leaf = pki.leaf("empty", subject, KeyType::Rsa2048, Window::Current);
+    // `-passout pass:` after the default one: openssl takes the last, an empty password.
+    let unprotected = pki.pkcs12(&leaf, "unprotected.p12", &["-passout", "pass:"]);
+    let run = cli(&["identity", "show", "--cert", unprotected.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "opens without asking: {}", run.stderr);
+    assert!(run.stdout.contains("CVR_12345678_UID_88"), "{}", run.stdout);
+    let identity = Identity::from_file(&unprotected, None).expect("the library opens it without a password too");
+    assert_eq!(identity.username().unwrap(), "CVR_12345678_UID_88");
+
+    // A protected file still says it needs its password when none is given.
+    let protected = pki.pkcs12(&leaf, "protected.p12", &[]);
+    let error = Identity::from_file(&protected, None).map(drop).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::CertificatePassword, "{error}");
+    assert!(error.message().contains("needs its password"), "{error}");
+
+    // A password file saved by Notepad or PowerShell 5 starts with a byte-order mark, which is not part of it.
+    let bom_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bom_file.path(), "\u{feff}Test1234\r\n").unwrap();
+    let run = cli(&["identity", "show", "--cert", protected.to_str().unwrap(), "--cert-password-file", bom_file.path().to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -329,10 +329,10 @@ impl Config {
 }
 
 fn read_secret_file(path: &Path, what: &str) -> Result<Secret> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
         Error::new(ErrorKind::Config, format!("cannot read the {what} file {}: {e}; check the path and permissions", path.display()))
             .with_source(e)
-    })?;
+    })?);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -342,6 +342,8 @@ fn read_secret_file(path: &Path, what: &str) -> Result<Secret> {
             }
         }
     }
+    // A byte-order mark (Notepad, PowerShell 5) is not part of the password.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let first = text.lines().next().unwrap_or("").trim_end_matches(['\r', '\n']).to_string();
     if first.is_empty() {
         return Err(Error::new(ErrorKind::Config, format!("the {what} file {} is empty; put the password on its first line", path.display())));

@@ -92,15 +92,20 @@ impl Identity {
         let bytes = read_certificate_file(path)?;
         match detect_format(&bytes, &origin)? {
             CertificateFileFormat::Pem => Self::from_pem_parts(&bytes, &origin, None),
-            CertificateFileFormat::Pkcs12 => {
-                let password = password.ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::CertificatePassword,
-                        format!("{origin} is a PKCS#12 file and needs its password, but none was given"),
-                    )
-                })?;
-                Self::from_pkcs12_named(&bytes, password, &origin)
-            }
+            CertificateFileFormat::Pkcs12 => match password {
+                Some(password) => Self::from_pkcs12_named(&bytes, password, &origin),
+                // Files exported with an empty password (`openssl pkcs12 -passout pass:`) open without one.
+                None => Self::from_pkcs12_named(&bytes, &Secret::new(""), &origin).map_err(|e| {
+                    if e.kind() == ErrorKind::CertificatePassword {
+                        Error::new(
+                            ErrorKind::CertificatePassword,
+                            format!("{origin} is a PKCS#12 file and needs its password, but none was given"),
+                        )
+                    } else {
+                        e
+                    }
+                }),
+            },
         }
     }
 

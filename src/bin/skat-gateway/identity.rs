@@ -51,6 +51,13 @@ impl CertificateArgs {
         match certificate_file_format(cert)? {
             CertificateFileFormat::Pem => Identity::from_file(cert, None),
             CertificateFileFormat::Pkcs12 => {
+                if self.cert_password_file.is_none() && !CERT_PASSWORD.in_environment() {
+                    // A file with an empty password opens without asking; any other says it needs one.
+                    match Identity::from_file(cert, None) {
+                        Err(e) if e.kind() == ErrorKind::CertificatePassword => {}
+                        opened => return opened,
+                    }
+                }
                 let password = CERT_PASSWORD.read(self.cert_password_file.as_deref())?;
                 Identity::from_file(cert, Some(&password))
             }
