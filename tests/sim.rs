@@ -622,6 +622,22 @@ fn cli_sim_writes_its_files_serves_curl_and_stops_on_sigterm() {
 }
 
 #[test]
+fn cli_sim_on_a_port_in_use_says_so_with_its_own_exit_code() {
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(["sim", "--port", &port, "--dir"])
+        .arg(dir.path().join("gw"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(12), "not 1, which says 'a bug': {}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&port) && stderr.contains("choose another port"), "{stderr}");
+}
+
+#[test]
 fn cli_demo_runs_the_main_job_and_exits_0() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway")).arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

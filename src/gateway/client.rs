@@ -725,8 +725,9 @@ impl Client {
                 return Ok(Ping { name, receipt: r.receipt, round_trip: started.elapsed() });
             }
             if Instant::now() >= deadline {
+                // Not a network failure: the upload went through; the answer is overdue.
                 return Err(Error::new(
-                    ErrorKind::Timeout,
+                    ErrorKind::SubmissionOverdue,
                     format!(
                         "the heartbeat {name} got no status within {:?}: the gateway takes files but does not answer; \
                          try again later (its status will still be collected by `skat-gateway poll`)",

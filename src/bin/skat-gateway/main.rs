@@ -3,7 +3,7 @@
 //! Each group of commands lives in its own module; this file holds the command table, logging set-up and the
 //! mapping from error kinds to exit codes.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use gateway::{Error, ErrorKind};
 use std::process::ExitCode;
 
@@ -22,7 +22,7 @@ Exit codes:
   0   success
   1   internal error (a bug: please report it)
   2   usage error (bad arguments)
-  3   configuration or argument error
+  3   configuration or argument error (also: a --name the gateway would refuse, a name not in the journal)
   4   certificate problem (file, password, key, kind, validity)
   5   TLS problem (version, server certificate, client certificate rejected)
   6   network problem (host not found, refused, time-out, connection lost)
@@ -30,7 +30,8 @@ Exit codes:
   8   the server refused an operation or the path does not exist
   9   the gateway rejected a submission, or a filename was used before
   10  a submission is overdue (no status before the deadline)
-  11  local journal or file error";
+  11  local journal or file error
+  12  the simulator could not start or run (e.g. its port is in use)";
 
 #[derive(Parser)]
 #[command(name = "skat-gateway", version, about = "Talk to the Danish customs agency's FTPS Gateway (ICS and Manifest)")]
@@ -84,7 +85,9 @@ enum Command {
 fn main() -> ExitCode {
     end_quietly_on_a_closed_pipe();
     report_unwritable_output_as_an_error();
-    let cli = Cli::parse();
+    // The exit codes under every subcommand's help too, where a script's author looks.
+    let matches = Cli::command().mut_subcommands(|command| command.after_help(EXIT_CODES)).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Identity(cmd) => identity::run(cmd),
@@ -166,15 +169,16 @@ fn exit_code(kind: ErrorKind) -> u8 {
         return 11;
     }
     match kind.code() {
-        100..=102 => 3,
+        100..=102 | 602 | 605 => 3,
         200..=299 => 4,
         300..=399 | 503 => 5,
         400..=499 => 6,
         500 => 7,
         501..=599 => 8,
-        600..=603 | 605 | 606 => 9,
+        600 | 601 | 603 | 606 => 9,
         604 => 10,
         700..=799 => 11,
+        800..=899 => 12,
         _ => 1,
     }
 }
