@@ -638,6 +638,19 @@ fn cli_sim_on_a_port_in_use_says_so_with_its_own_exit_code() {
 }
 
 #[test]
+fn cli_sim_given_a_file_for_its_folder_says_so() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway"))
+        .args(["sim", "--dir"])
+        .arg(file.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a file, not a folder"), "{}", text(&out));
+}
+
+#[test]
 fn cli_demo_runs_the_main_job_and_exits_0() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_skat-gateway")).arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -398,11 +398,36 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     Ok(total)
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A duration as written in the file: a number of seconds or text such as `"90s"` or `"6h"`.
 enum DurationValue {
     Seconds(u64),
     Text(String),
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose error ("data did not match any variant of untagged enum")
+/// tells a user nothing.
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration: a number of seconds, or text such as \"90s\", \"15m\", \"6h\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> std::result::Result<DurationValue, E> {
+                Ok(DurationValue::Seconds(seconds))
+            }
+            fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> std::result::Result<DurationValue, E> {
+                u64::try_from(seconds)
+                    .map(DurationValue::Seconds)
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<DurationValue, E> {
+                Ok(DurationValue::Text(text.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -504,6 +529,16 @@ impl ConfigFile {
     pub fn profile(&self, name: Option<&str>) -> Result<Config> {
         let name = match name.map(str::to_string).or_else(|| self.default_profile()) {
             Some(n) => n,
+            None if self.profile_names().is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the config file {} defines no profile: add a [profiles.NAME] table with at least \
+                         `certificate` (see the README's example)",
+                        self.path.display()
+                    ),
+                ))
+            }
             None => {
                 return Err(Error::new(
                     ErrorKind::Config,
@@ -775,6 +810,8 @@ data_ports = "41000-41010"
             ("[profiles.a.routes]\n\"a*b\" = \"new\"\n", 2, "routes.a*b"),
             ("[profiles.a.new]\ndata_ports = \"9-1\"\n", 2, "profiles.a.new.data_ports"),
             ("[profiles.a]\nio_timeout = \"0s\"\n", 2, "profiles.a.io_timeout"),
+            ("[profiles.a]\ndeadline = true\n", 2, "a duration: a number of seconds, or text such as"),
+            ("[profiles.a]\nio_timeout = -5\n", 2, "cannot be negative"),
             ("default_profile = \"b\"\n[profiles.a]\n", 1, "default_profile"),
             ("[profiles.a\n", 1, ""),
             ("x = = 1", 1, ""),
@@ -790,6 +827,12 @@ data_ports = "41000-41010"
             assert!(m.contains(&format!("line {line}")), "{text:?}: {m}");
             assert!(m.contains(needle), "{text:?}: {m}");
         }
+    }
+
+    #[test]
+    fn a_file_without_profiles_says_what_to_add() {
+        let error = parse("").unwrap().profile(None).map(drop).unwrap_err();
+        assert!(error.message().contains("defines no profile") && error.message().contains("[profiles.NAME]"), "{error}");
     }
 
     #[test]

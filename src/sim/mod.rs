@@ -428,6 +428,12 @@ impl Simulator {
         if config.data_ports.is_empty() {
             return Err(Error::new(ErrorKind::InvalidArgument, "the passive port range is empty: give it as FIRST-LAST with FIRST <= LAST"));
         }
+        if config.dir.exists() && !config.dir.is_dir() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} is a file, not a folder: give the simulator a folder of its own (it is created if missing)", config.dir.display()),
+            ));
+        }
         std::fs::create_dir_all(&config.dir).map_err(|e| pki::io_error(&config.dir, e))?;
         let dir = std::fs::canonicalize(&config.dir).map_err(|e| pki::io_error(&config.dir, e))?;
         let (pki_files, ca) = pki::ensure_ca_and_server(&dir)?;
