@@ -767,3 +767,18 @@ fn cli_opens_a_pkcs12_file_with_an_empty_password_and_password_files_with_a_byte
     let run = cli(&["identity", "show", "--cert", protected.to_str().unwrap(), "--cert-password-file", bom_file.path().to_str().unwrap()], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn a_version_1_certificate_is_refused_when_loaded_not_at_login() {
+    // `openssl x509 -req` without extensions issues X.509 version 1, which TLS client authentication refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir.path()).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-subj", "/C=DK/O=Firma/CN=Firma+serialNumber=CVR:12345678-UID:5", "-out", "r.csr"]);
+    openssl(&["x509", "-req", "-in", "r.csr", "-signkey", "k.pem", "-days", "30", "-out", "c.pem"]);
+    let error = Identity::from_pem_files(dir.path().join("c.pem"), Some(&dir.path().join("k.pem"))).map(drop).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::CertificateFormat, "{error}");
+    assert!(error.message().contains("version 1") && error.message().contains("c.pem"), "{error}");
+}

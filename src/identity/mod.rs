@@ -324,6 +324,20 @@ impl Identity {
         let info = CertificateInfo::from_der(&chain[0]).ok_or_else(|| {
             Error::new(ErrorKind::CertificateFormat, format!("the certificate in {origin} cannot be read as X.509"))
         })?;
+        // TLS (webpki) accepts only version 3 certificates; `openssl x509 -req` without extensions makes version 1
+        // ones, which would otherwise fail only at login, with a message about the key.
+        if let Ok((_, parsed)) = X509Certificate::from_der(&chain[0]) {
+            if parsed.version() != x509_parser::x509::X509Version::V3 {
+                return Err(Error::new(
+                    ErrorKind::CertificateFormat,
+                    format!(
+                        "the certificate in {origin} is X.509 version {}, but TLS client certificates must be version 3; \
+                         issue it with extensions (e.g. openssl x509 -req ... -extfile with basicConstraints and keyUsage)",
+                        parsed.version().0 + 1
+                    ),
+                ));
+            }
+        }
         let key = PrivateKeyMaterial::from_der(key).ok_or_else(|| {
             Error::new(ErrorKind::CertificateFormat, format!("the private key in {origin} has an unknown form"))
         })?;
