@@ -61,6 +61,14 @@ fn io(e: std::io::Error) -> Error {
 /// Runs the demo, writing a readable account to `out`. Starts and stops its own simulator in a temporary folder.
 pub fn run(out: &mut dyn Write) -> Result<()> {
     let folder = TempFolder(std::env::temp_dir().join(format!("skat-gateway-demo-{}-{}", std::process::id(), super::unix_millis())));
+    // Only this user may look inside: it holds the demo's (throwaway) keys and passwords, and stays behind if
+    // the demo is killed before it can remove it.
+    let mut private = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut private, 0o700);
+    private.create(&folder.0).map_err(|e| {
+        Error::new(ErrorKind::Io, format!("cannot create the demo folder {}: {e}", folder.0.display())).with_source(e)
+    })?;
     let mut config = SimConfig::new(&folder.0);
     config.delays = Delays { delivered: Duration::from_millis(300), accepted: Duration::from_millis(400), response: Duration::from_millis(400) };
     let sim = Simulator::start(config)?;
