@@ -4,7 +4,7 @@
 use crate::identity::CertificateArgs;
 use crate::secrets::SecretSource;
 use crate::workflow::ProfileArgs;
-use gateway::gateway::config::environment_address;
+use gateway::gateway::config::{environment_address, parse_duration};
 use gateway::gateway::{Config, GatewayChoice};
 use gateway::ftp::{Login, SessionConfig, Timeouts};
 use gateway::tls::TlsOptions;
@@ -20,8 +20,10 @@ pub const GATEWAY_PASSWORD: SecretSource<'static> = SecretSource {
     file_option: "--password-file",
 };
 
-/// Seconds to wait for an answer when neither --timeout nor a profile says.
-const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
+/// How long to wait for an answer when neither --timeout nor a profile says.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection that is not accepted within this time will not be: --timeout beyond it only affects answers.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnvArg {
@@ -68,9 +70,10 @@ pub struct ConnectArgs {
     /// the profile's password_file, or a hidden prompt when stdin is a terminal. The legacy gateway needs none.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// Seconds to wait for any answer from the server (default: 60, or the profile's io_timeout).
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<u64>,
+    /// How long to wait for any answer from the server: seconds, or e.g. 90s, 2m (default: 60s, or the
+    /// profile's io_timeout).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Also allow TLS 1.3 (for servers other than the gateway, which speaks TLS 1.2 only).
     #[arg(long)]
     pub allow_tls13: bool,
@@ -79,7 +82,7 @@ pub struct ConnectArgs {
 impl ConnectArgs {
     /// The session these options describe, on top of the --config profile when one is given.
     pub fn session_config(&self, profile: &ProfileArgs) -> Result<SessionConfig> {
-        if let Some(0) = self.timeout {
+        if self.timeout.is_some_and(|t| t < Duration::from_secs(1)) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--timeout must be at least 1 second"));
         }
         if profile.config.is_none() {
@@ -138,9 +141,9 @@ impl ConnectArgs {
             config.password_file = Some(file.clone());
             config.password = None;
         }
-        if let Some(seconds) = self.timeout {
-            config.io_timeout = Duration::from_secs(seconds);
-            config.connect_timeout = Duration::from_secs(seconds.min(30));
+        if let Some(timeout) = self.timeout {
+            config.io_timeout = timeout;
+            config.connect_timeout = timeout.min(MAX_CONNECT_TIMEOUT);
         }
     }
 
@@ -189,8 +192,8 @@ impl ConnectArgs {
             }
         };
         let tls = TlsOptions { ca_file: self.ca_file.clone(), allow_tls13: self.allow_tls13, ..TlsOptions::default() };
-        let seconds = self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-        let timeouts = Timeouts { io: Duration::from_secs(seconds), connect: Duration::from_secs(seconds.min(30)) };
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let timeouts = Timeouts { io: timeout, connect: timeout.min(MAX_CONNECT_TIMEOUT) };
         Ok(SessionConfig::new(endpoint, identity, login).with_tls(tls).with_timeouts(timeouts))
     }
 
