@@ -243,3 +243,18 @@ fn the_file_commands_take_their_connection_from_the_profile() {
     assert_eq!(unknown.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"), "{}", String::from_utf8_lossy(&unknown.stderr));
 }
+
+#[test]
+fn a_setting_in_the_environment_that_is_not_utf8_is_an_error_not_ignored() {
+    use std::os::unix::ffi::OsStrExt;
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let out = cli(&config)
+        .args(["poll"])
+        .env("SKAT_GATEWAY_INBOX", std::ffi::OsStr::from_bytes(b"/tmp/inb\xff"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SKAT_GATEWAY_INBOX is not valid UTF-8"));
+    assert!(!setup.path("state/inbox").exists(), "nothing polled into the profile's inbox instead");
+}

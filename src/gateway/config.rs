@@ -163,7 +163,25 @@ impl Config {
                 Config::defaults(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
             }
         };
+        // A setting that cannot be read must not be skipped silently (the profile's value would be used).
+        for (key, value) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("SKAT_GATEWAY_") && value.to_str().is_none() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("environment variable {key} is not valid UTF-8; set it to a UTF-8 value or unset it"),
+                ));
+            }
+        }
         config.apply_env(|key| std::env::var(key).ok())?;
+        if file.is_none() && std::env::var_os("SKAT_GATEWAY_JOURNAL").is_none() {
+            // A cron job started in another folder would get another journal: no reuse check, no resume.
+            log::warn!(
+                "no config file (--config or SKAT_GATEWAY_CONFIG): the journal is {} in the current folder; \
+                 give a profile or SKAT_GATEWAY_JOURNAL so every run uses the same one",
+                config.journal.display()
+            );
+        }
         Ok(config)
     }
 
