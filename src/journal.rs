@@ -663,6 +663,53 @@ impl Journal {
         })
     }
 
+    /// The status file `status_file` as recorded when it arrived (its local copy may be gone by now: the
+    /// inbox belongs to the downstream system, which moves files away).
+    pub fn recorded_receipt(&self, owner: &str, status_file: &str) -> Result<Option<Receipt>> {
+        let row = self.with_conn(|conn| {
+            conn.query_row(
+                "SELECT service, transaction_id, code, skat_transaction_id, timestamp, status_text, errors_json,
+                        responses_json
+                 FROM receipts WHERE owner = ?1 AND status_file = ?2",
+                params![owner, status_file],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, Option<String>>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                    ))
+                },
+            )
+            .optional()
+        })?;
+        let Some((service, transaction_id, code, skat_transaction_id, timestamp, status_text, errors, responses)) = row else {
+            return Ok(None);
+        };
+        let code = u8::try_from(code).ok().and_then(StatusCode::from_digit).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Journal,
+                format!("the journal {} holds the status code {code} for {status_file}; the file is damaged", self.path.display()),
+            )
+        })?;
+        Ok(Some(Receipt {
+            status_file: status_file.to_string(),
+            service,
+            transaction_id,
+            code,
+            skat_transaction_id,
+            timestamp,
+            status_text,
+            remote_path: None,
+            response_files: serde_json::from_str(&responses).unwrap_or_default(),
+            errors: serde_json::from_str(&errors).unwrap_or_default(),
+        }))
+    }
+
     /// Status files whose name the journal did not know when they arrived: (status file, transaction id).
     pub fn unknown_receipts(&self, owner: Option<&str>) -> Result<Vec<(String, String)>> {
         self.with_conn(|conn| {

@@ -291,3 +291,87 @@ fn ping_measures_the_heartbeat_round_trip() {
     assert_eq!(s.state, SubmissionState::Delivered);
     assert!(client.pending().unwrap().is_empty(), "a heartbeat is done at status 1");
 }
+
+/// Waits until `out` holds `n` files.
+fn wait_for_out(setup: &Setup, n: usize) {
+    let start = std::time::Instant::now();
+    while setup.out().len() < n && start.elapsed() < WAIT {
+        std::thread::sleep(EVERY);
+    }
+    assert_eq!(setup.out().len(), n, "{:?}", setup.out());
+}
+
+/// Moves everything out of the inbox, as the downstream system that consumes it does.
+fn consume(inbox: &std::path::Path, consumed: &std::path::Path) -> Vec<String> {
+    std::fs::create_dir_all(consumed).unwrap();
+    let names = list(inbox);
+    for name in &names {
+        std::fs::rename(inbox.join(name), consumed.join(name)).unwrap();
+    }
+    names
+}
+
+#[test]
+fn files_the_consumer_took_from_the_inbox_are_not_fetched_again() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let s = client.submit(SERVICE, &setup.file("c.xml", 100), &SubmitOptions::default()).unwrap();
+    wait_for_out(&setup, 4);
+    let inbox = setup.path("inbox");
+    let keep = PollOptions { keep_remote: true, ..Default::default() };
+    let first = client.poll(&inbox, &keep).unwrap();
+    assert_eq!(first.files.iter().filter(|f| f.new).count(), 4);
+    assert_eq!(consume(&inbox, &setup.path("consumed")).len(), 4);
+
+    // The journal holds all four: nothing comes back, though the local copies are gone.
+    let second = client.poll(&inbox, &keep).unwrap();
+    assert_eq!(second.files.len(), 4, "still listed in out");
+    assert!(second.files.iter().all(|f| !f.new), "{:?}", second.files);
+    assert!(list(&inbox).is_empty(), "{:?}", list(&inbox));
+    assert_eq!(second.receipts.len(), 3, "the receipts are still reported, from the journal");
+    assert!(second.receipts.iter().all(|r| r.outcome == ReceiptOutcome::AlreadyRecorded));
+
+    // The poll that finishes the job (as after one cut off between download and delete) deletes them in out,
+    // still without fetching them again.
+    let third = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert!(third.files.iter().all(|f| !f.new && f.deleted_remote), "{:?}", third.files);
+    assert!(setup.out().is_empty(), "{:?}", setup.out());
+    assert!(list(&inbox).is_empty(), "{:?}", list(&inbox));
+    assert_eq!(client.journal().submission(client.username(), &s.name).unwrap().state, SubmissionState::Responded);
+}
+
+#[test]
+fn a_name_that_comes_again_after_its_delete_is_a_new_file() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let out = setup.sim.out_dir(&setup.client_files().username);
+    let inbox = setup.path("inbox");
+    let unknown = PollOptions { delete_unknown: true, ..Default::default() };
+
+    std::fs::write(out.join("recurring.xml"), b"AAAA").unwrap();
+    let first = client.poll(&inbox, &unknown).unwrap();
+    assert_eq!(first.files.iter().filter(|f| f.new).count(), 1);
+    assert!(setup.out().is_empty());
+
+    // A new file of the same name and size: fetched (not lost to --delete-unknown), beside the first.
+    std::fs::write(out.join("recurring.xml"), b"BBBB").unwrap();
+    let second = client.poll(&inbox, &unknown).unwrap();
+    assert_eq!(second.files.iter().filter(|f| f.new).count(), 1, "{:?}", second.files);
+    assert!(setup.out().is_empty());
+    assert_eq!(std::fs::read(inbox.join("recurring.xml")).unwrap(), b"AAAA");
+    assert_eq!(std::fs::read(inbox.join("recurring.xml.1")).unwrap(), b"BBBB");
+
+    // Once the consumer took both, the same name comes once more: it is placed under its own name again.
+    consume(&inbox, &setup.path("consumed"));
+    std::fs::write(out.join("recurring.xml"), b"CCCC").unwrap();
+    let third = client.poll(&inbox, &unknown).unwrap();
+    assert_eq!(third.files.iter().filter(|f| f.new).count(), 1);
+    assert_eq!(std::fs::read(inbox.join("recurring.xml")).unwrap(), b"CCCC");
+
+    // The content fetched last time, again (a delete that did not take): no second copy.
+    std::fs::write(out.join("recurring.xml"), b"CCCC").unwrap();
+    let fourth = client.poll(&inbox, &unknown).unwrap();
+    assert!(fourth.files.iter().all(|f| !f.new), "{:?}", fourth.files);
+    assert_eq!(list(&inbox), ["recurring.xml"]);
+    assert!(setup.out().is_empty());
+}

@@ -588,10 +588,22 @@ impl Client {
             let download_id = self.journal.download(&self.owner, gateway.as_str(), &entry.name)?.map(|d| d.id);
             let mut delete = false;
             if receipt::is_status_file_name(&entry.name) {
-                let content = std::fs::read(&fetched.local_path).map_err(|e| {
-                    Error::new(ErrorKind::Io, format!("cannot read back {}: {e}", fetched.local_path.display())).with_source(e)
-                })?;
-                match Receipt::parse(&entry.name, &content) {
+                // A status file seen before is taken from the journal: its local copy may have been moved away.
+                let recorded = match fetched.new {
+                    true => None,
+                    false => self.journal.recorded_receipt(&self.owner, &entry.name)?,
+                };
+                let parsed = match recorded {
+                    Some(r) => Ok(r),
+                    None => {
+                        let content = std::fs::read(&fetched.local_path).map_err(|e| {
+                            Error::new(ErrorKind::Io, format!("cannot read back {}: {e}", fetched.local_path.display()))
+                                .with_source(e)
+                        })?;
+                        Receipt::parse(&entry.name, &content)
+                    }
+                };
+                match parsed {
                     Ok(parsed) => {
                         let outcome = self.journal.apply_receipt(&self.owner, &parsed, download_id)?;
                         self.emit(Event::Receipt {
@@ -653,8 +665,18 @@ impl Client {
             .any(|s| s.response_files.iter().any(|r| r == remote_name)))
     }
 
-    /// Brings one file of `out` safely into the inbox: unless the journal already has it there, download to a
-    /// temporary file, fsync, link it into place under a free name, fsync the folder, then record it.
+    /// True when a file recorded as fetched needs no new download: its local copy is there, or it is not a
+    /// status file, or its receipt is in the journal. Only a status file whose receipt was never recorded (a
+    /// poll cut off between download and record) and whose copy is gone has to be read again.
+    fn still_usable(&self, known: &journal::Download) -> Result<bool> {
+        Ok(known.local_path.exists()
+            || !receipt::is_status_file_name(&known.remote_name)
+            || self.journal.recorded_receipt(&self.owner, &known.remote_name)?.is_some())
+    }
+
+    /// Brings one file of `out` safely into the inbox: unless the journal already has it (see the rules in
+    /// the body), download to a temporary file, fsync, link it into place under a free name, fsync the
+    /// folder, then record it.
     fn fetch(&mut self, gateway: GatewayChoice, remote_name: &str, listed_size: Option<u64>, inbox: &Path) -> Result<FetchedFile> {
         if remote_name.contains(['/', '\\']) || remote_name == "." || remote_name == ".." || remote_name.is_empty() {
             return Err(Error::new(
@@ -662,16 +684,21 @@ impl Client {
                 format!("the gateway listed the odd name {remote_name:?} in out; not fetching it"),
             ));
         }
-        if let Some(known) = self.journal.download(&self.owner, gateway.as_str(), remote_name)? {
+        // The journal decides, not the inbox: the downstream system moves files out of the inbox, and a file
+        // the journal holds must not come back because its local copy is gone.
+        let known = self.journal.download(&self.owner, gateway.as_str(), remote_name)?;
+        if let Some(known) = &known {
+            // Still in `out` since we fetched it (kept, or a poll was cut off before its delete): the same file,
+            // unless its size changed. A file we deleted that shows up again is a new file under an old name.
             let same_size = listed_size.is_none_or(|s| s == known.size);
-            if same_size && known.local_path.exists() {
-                log::debug!("{remote_name} is already in {}", known.local_path.display());
+            if known.deleted_remote_at.is_none() && same_size && self.still_usable(known)? {
+                log::debug!("{remote_name} was fetched before (to {})", known.local_path.display());
                 return Ok(FetchedFile {
                     gateway,
                     remote_name: remote_name.to_string(),
-                    local_path: known.local_path,
+                    local_path: known.local_path.clone(),
                     size: known.size,
-                    sha256: known.sha256,
+                    sha256: known.sha256.clone(),
                     new: false,
                     deleted_remote: false,
                 });
@@ -687,6 +714,26 @@ impl Client {
             let partial = inner.into_inner().map_err(|e| io_error(inbox, e.into_error()))?;
             Ok((partial, bytes, hex::encode(hasher.finalize())))
         })?;
+        let same_content = match known {
+            Some(k) if k.sha256 == sha256 && self.still_usable(&k)? => Some(k),
+            _ => None,
+        };
+        if let Some(known) = same_content {
+            // The content fetched before, again (a remote delete that did not take, or a poll that found the
+            // file changed in size only while it was being written): not a new file, so not a second copy.
+            drop(partial);
+            log::info!("{remote_name} is again the file fetched before to {}; not placed again", known.local_path.display());
+            self.journal.record_download(&self.owner, gateway.as_str(), remote_name, bytes, &sha256, &known.local_path)?;
+            return Ok(FetchedFile {
+                gateway,
+                remote_name: remote_name.to_string(),
+                local_path: known.local_path,
+                size: bytes,
+                sha256,
+                new: false,
+                deleted_remote: false,
+            });
+        }
         let local_path = place_in_inbox(partial, inbox, remote_name, &sha256)?;
         self.journal.record_download(&self.owner, gateway.as_str(), remote_name, bytes, &sha256, &local_path)?;
         self.emit(Event::Downloaded { remote_name: remote_name.to_string(), local_path: local_path.clone(), bytes });

@@ -46,7 +46,7 @@ impl StatusCode {
 }
 
 /// One error reported in a status 0 file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReceiptError {
     pub code: Option<String>,
     pub message: Option<String>,
