@@ -122,6 +122,14 @@ fn folders_and_missing_paths() {
     let mut content = Vec::new();
     session.get("status_1.xml", &mut content, TransferType::Binary, None).unwrap();
     assert_eq!(content, b"<status/>");
+
+    // A local folder given as the file to upload is refused before the server creates anything.
+    let folder = server.dir().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let error = session.upload_file(&folder, "a-folder.xml", TransferType::Binary, None).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
+    assert!(error.message().contains("a-folder") && error.message().contains("not a regular file"), "{error}");
+    assert!(!out.join("a-folder.xml").exists(), "no remote file was created");
 }
 
 #[test]

@@ -421,6 +421,14 @@ impl Session {
         let mut file = File::open(local).map_err(|e| {
             Error::new(ErrorKind::Io, format!("cannot open {} for upload: {e}", local.display())).with_source(e)
         })?;
+        // A folder opens like a file on Unix and fails only on the first read, after the server has created
+        // the remote file: on the gateway, a name used up by an empty upload.
+        if file.metadata().is_ok_and(|m| !m.is_file()) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} is not a regular file (a folder?): give the file to upload", local.display()),
+            ));
+        }
         self.put(&mut file, remote, transfer_type, progress)
     }
 
