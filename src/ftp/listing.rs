@@ -9,7 +9,7 @@ pub struct RemoteEntry {
     /// The entry's name (no folder part).
     pub name: String,
     pub is_dir: bool,
-    /// The size in bytes, when the listing tells it (NLST does not; MLSD may omit it for folders).
+    /// The size in bytes of a file, when the listing tells it (NLST does not); always `None` for a folder.
     pub size: Option<u64>,
 }
 
@@ -31,11 +31,13 @@ pub fn parse_mlsd_line(line: &str) -> Option<RemoteEntry> {
                 "dir" => is_dir = true,
                 _ => {}
             },
-            "size" | "sizd" => size = value.parse().ok(),
+            "size" => size = value.parse().ok(),
             _ => {}
         }
     }
-    Some(RemoteEntry { name: name.to_owned(), is_dir, size })
+    // A folder has no size, as in the LIST parser: Pure-FTPd's `sizd` (the folder's own inode size) and any
+    // `size` a server sends for a folder say nothing about its contents.
+    Some(RemoteEntry { name: name.to_owned(), is_dir, size: if is_dir { None } else { size } })
 }
 
 /// Parses one LIST line (Unix `ls -l` or DOS/IIS style). Returns `None` for `total N`, `.`, `..` and lines
@@ -81,6 +83,16 @@ mod tests {
             parse_mlsd_line("Type=dir;Modify=20201210143002; FTPSGW.Heartbeat"),
             Some(RemoteEntry { name: "FTPSGW.Heartbeat".into(), is_dir: true, size: None })
         );
+        // Pure-FTPd 1.0.50: `sizd` for folders, which is not the size of anything in them.
+        assert_eq!(
+            parse_mlsd_line("type=dir;sizd=4096;modify=20261128181755;UNIX.mode=0755;UNIX.uid=1001;UNIX.gid=0;unique=fe00g9ba006; sub"),
+            Some(RemoteEntry { name: "sub".into(), is_dir: true, size: None })
+        );
+        assert_eq!(
+            parse_mlsd_line("type=file;size=3;modify=20261128181755;UNIX.mode=0644;UNIX.uid=1001;UNIX.gid=0;unique=fe00g9b40b2; p.txt"),
+            Some(RemoteEntry { name: "p.txt".into(), is_dir: false, size: Some(3) })
+        );
+        assert_eq!(parse_mlsd_line("type=dir;size=4096; sub").map(|e| e.size), Some(None));
         assert_eq!(parse_mlsd_line("type=cdir; ."), None);
         assert_eq!(parse_mlsd_line("type=pdir; .."), None);
         assert_eq!(parse_mlsd_line("garbage"), None);
@@ -103,6 +115,19 @@ mod tests {
         assert_eq!(
             parse_list_line("10-20-20  02:30PM       <DIR>          Manifest.AfgangsdeklarationOpret"),
             Some(RemoteEntry { name: "Manifest.AfgangsdeklarationOpret".into(), is_dir: true, size: None })
+        );
+        // ProFTPD 1.3.8 (owner names) and Pure-FTPd 1.0.50 (numeric ids).
+        assert_eq!(
+            parse_list_line("-rw-r--r--   1 CVR_12345678_UID_1234567890 root            6 Nov 28 18:08 a.txt"),
+            Some(RemoteEntry { name: "a.txt".into(), is_dir: false, size: Some(6) })
+        );
+        assert_eq!(
+            parse_list_line("drwxr-xr-x   2 CVR_12345678_UID_1234567890 root         4096 Nov 28 18:08 sub"),
+            Some(RemoteEntry { name: "sub".into(), is_dir: true, size: None })
+        );
+        assert_eq!(
+            parse_list_line("-rw-r--r--    1 1001       0                   3 Nov 28 18:17 p.txt"),
+            Some(RemoteEntry { name: "p.txt".into(), is_dir: false, size: Some(3) })
         );
         assert_eq!(parse_list_line("total 12"), None);
         assert_eq!(parse_list_line("drwxr-xr-x    2 0 0 6 Jan 01  2024 ."), None);
