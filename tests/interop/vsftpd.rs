@@ -237,7 +237,7 @@ fn random_serial() -> String {
     format!("0x{:016x}", rand::random::<u64>() | 1 << 62)
 }
 
-fn write(path: &Path, text: &str) {
+pub fn write(path: &Path, text: &str) {
     fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
@@ -259,7 +259,7 @@ fn openssl(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Creates the system user [`USERNAME`] with [`PASSWORD`] if needed (idempotent, safe in parallel).
-fn ensure_user() {
+pub fn ensure_user() {
     // One shell script under flock(1): check, create, set the password, make the home. `--badname` because
     // Debian's useradd refuses upper-case names by default, and gateway user names are upper case.
     let script = format!(
@@ -281,7 +281,7 @@ fn ensure_user() {
     );
 }
 
-fn user_ids() -> (u32, u32) {
+pub fn user_ids() -> (u32, u32) {
     let id = |flag: &str| -> u32 {
         let out = Command::new("id")
             .args([flag, USERNAME])
@@ -307,7 +307,7 @@ fn vsftpd_binary() -> PathBuf {
 /// Picks a control port and a block of passive ports that are free right now: a random block from
 /// [`PORT_POOL`], every port probed by binding it. Parallel test processes draw different blocks with high
 /// probability; a clash that slips through makes vsftpd fail to bind, and [`Vsftpd::start`] retries.
-fn free_port_block() -> (u16, std::ops::RangeInclusive<u16>) {
+pub fn free_port_block() -> (u16, std::ops::RangeInclusive<u16>) {
     let block = PASSIVE_PORTS + 1;
     for _ in 0..200 {
         let base = rand::random_range(PORT_POOL.start..PORT_POOL.end - block);
@@ -321,7 +321,7 @@ fn free_port_block() -> (u16, std::ops::RangeInclusive<u16>) {
 }
 
 /// The OpenSSL configuration vsftpd loads through `OPENSSL_CONF`: it pins the protocol versions.
-fn openssl_conf(tls: ServerTls) -> String {
+pub fn openssl_conf(tls: ServerTls) -> String {
     let (min, max) = match tls {
         ServerTls::Tls12Only => ("TLSv1.2", "TLSv1.2"),
         ServerTls::Tls10Only => ("TLSv1", "TLSv1"),
@@ -463,7 +463,7 @@ impl Vsftpd {
                 &vsftpd_conf(&dir, &pki, &options, port, &passive_ports),
             );
             let mut child = launch(&vsftpd, &dir);
-            match wait_until_ready(&mut child, port, &dir, Duration::from_secs(15)) {
+            match wait_until_ready(&mut child, "vsftpd", port, &dir, Duration::from_secs(15)) {
                 Ok(()) => {
                     return Vsftpd {
                         child: Some(child),
@@ -661,18 +661,20 @@ fn launch(vsftpd: &Path, dir: &Path) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", vsftpd.display()))
 }
 
-/// Waits for the 220 greeting; an early exit or a time-out gives vsftpd's own complaint.
-fn wait_until_ready(
+/// Waits for the 220 greeting; an early exit or a time-out gives the server's own complaint from its console
+/// file (`NAME.console` in `dir`). Shared with the other servers' harness (`others.rs`).
+pub fn wait_until_ready(
     child: &mut Child,
+    name: &str,
     port: u16,
     dir: &Path,
     limit: Duration,
 ) -> Result<(), String> {
-    let console = || fs::read_to_string(dir.join("vsftpd.console")).unwrap_or_default();
+    let console = || fs::read_to_string(dir.join(format!("{name}.console"))).unwrap_or_default();
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("vsftpd exited ({status}): {}", console().trim()));
+            return Err(format!("{name} exited ({status}): {}", console().trim()));
         }
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
@@ -686,7 +688,7 @@ fn wait_until_ready(
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(format!(
-        "vsftpd did not greet on 127.0.0.1:{port} within {limit:?}: {}",
+        "{name} did not greet on 127.0.0.1:{port} within {limit:?}: {}",
         console().trim()
     ))
 }
@@ -696,7 +698,7 @@ fn wait_until_ready(
 /// vsftpd's session processes call setsid(), so they are not in the server's process group: they are found
 /// as the server's descendants in /proc. The server is stopped first (SIGSTOP) so it cannot fork while they
 /// are collected.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     let server = child.id();
     signal("STOP", &[server]);
     let mut doomed = descendants(server);
