@@ -33,6 +33,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use suppaftp::types::{FileType, FormatControl};
@@ -168,6 +169,8 @@ pub struct Session {
     username_source: UsernameSource,
     failures: FailureSlot,
     last_data_address: Arc<Mutex<Option<SocketAddr>>>,
+    /// Whether the current operation reached the server's data port: a 425 reply after that is not a firewall.
+    data_port_reached: Arc<AtomicBool>,
     transfer_type: Option<TransferType>,
     mlsd: Option<bool>,
     timeouts: Timeouts,
@@ -195,6 +198,7 @@ impl Session {
         let peer = control.peer_addr().map_err(|e| network_error(&e, &endpoint.to_string(), Phase::ControlConnect))?;
         let failures = FailureSlot::default();
         let last_data_address = Arc::new(Mutex::new(None));
+        let data_port_reached = Arc::new(AtomicBool::new(false));
 
         let mut ftp = FtpStream::connect_with_stream(control)
             .map_err(|e| classify(e, &failures, &endpoint, Phase::Greeting, None))?;
@@ -211,6 +215,7 @@ impl Session {
             config.timeouts,
             failures.clone(),
             Arc::clone(&last_data_address),
+            Arc::clone(&data_port_reached),
         ));
 
         let connector =
@@ -236,6 +241,7 @@ impl Session {
             username_source,
             failures,
             last_data_address,
+            data_port_reached,
             transfer_type: None,
             mlsd: None,
             timeouts: config.timeouts,
@@ -504,6 +510,7 @@ impl Session {
         path: Option<&str>,
         op: impl FnOnce(&mut FtpStream) -> suppaftp::FtpResult<T>,
     ) -> Result<T> {
+        self.data_port_reached.store(false, Ordering::Relaxed);
         let result = op(self.ftp()?);
         result.map_err(|e| self.fail(e, phase, path))
     }
@@ -512,6 +519,10 @@ impl Session {
         let error = classify(error, &self.failures, &self.endpoint, phase, path);
         if error.kind() == ErrorKind::Authentication {
             return login_refused(error, &self.endpoint, &self.username, self.username_source);
+        }
+        let reply_425 = error.server_reply().filter(|r| r.code == 425).cloned();
+        if let Some(reply) = reply_425.filter(|_| self.data_port_reached.load(Ordering::Relaxed)) {
+            return data_connection_refused(error, &self.endpoint, path, reply.code, &reply.text);
         }
         error
     }
@@ -691,6 +702,7 @@ fn data_socket_builder(
     timeouts: Timeouts,
     failures: FailureSlot,
     last_address: Arc<Mutex<Option<SocketAddr>>>,
+    port_reached: Arc<AtomicBool>,
 ) -> impl Fn(SocketAddr) -> suppaftp::FtpResult<TcpStream> + Send + Sync + 'static {
     move |offered: SocketAddr| {
         let target = SocketAddr::new(peer, offered.port());
@@ -712,6 +724,7 @@ fn data_socket_builder(
             *slot = Some(target);
         }
         let connected = TcpStream::connect_timeout(&target, timeouts.connect).and_then(|stream| {
+            port_reached.store(true, Ordering::Relaxed);
             configure_socket(&stream, timeouts)?;
             Ok(stream)
         });
@@ -851,6 +864,25 @@ fn reply_error(code: u32, text: &str, server: &str, phase: Phase, path: Option<&
             format!("{subject}{server} answered {code} {text} during the {phase}"),
         ),
     }
+}
+
+/// A 425 reply although this client reached the data port: not a firewall, but the server refusing the data
+/// connection's TLS. ProFTPD says so ("425 Unable to build data connection: Operation not permitted") when the
+/// data connection does not resume the control connection's TLS session, where vsftpd says 522.
+fn data_connection_refused(error: Error, endpoint: &Endpoint, path: Option<&str>, code: u32, text: &str) -> Error {
+    let subject = path.map(|p| format!("{p}: ")).unwrap_or_default();
+    Error::new(
+        ErrorKind::TlsSessionReuseRequired,
+        format!(
+            "{subject}{endpoint} refused the data connection after this client had reached its data port ({code} \
+             {text}); most likely the server requires the data connection to resume the control connection's TLS \
+             session (ProFTPD answers so): this client resumes unless session resumption is turned off in its \
+             TLS options, so otherwise something between here and the server (a TLS-inspecting proxy) breaks the \
+             session; please report it with a -vv log"
+        ),
+    )
+    .with_reply(code, text.to_owned())
+    .with_source(error)
 }
 
 fn login_refused(error: Error, endpoint: &Endpoint, username: &str, source: UsernameSource) -> Error {

@@ -315,3 +315,30 @@ fn other_servers_stop_with_their_sessions_when_dropped() {
         assert!(std::net::TcpStream::connect(addr).is_err(), "{kind:?}: nobody listens on {addr} any more");
     }
 }
+
+#[test]
+fn proftpd_session_without_tls_resumption_is_explained_although_proftpd_answers_425() {
+    // ProFTPD refuses a data connection that does not resume the control connection's TLS session with
+    // "425 Unable to build data connection: Operation not permitted", not vsftpd's 522: the error must still
+    // point at the resumption, not at a firewall (the data port was reached).
+    let server = OtherServer::start(Kind::ProFtpd);
+    let mut no_resumption = config(&server);
+    no_resumption.tls.session_resumption = false;
+    let mut session = Session::connect(&no_resumption).expect("log in without resumption");
+    for attempt in ["list", "put", "get"] {
+        let error = match attempt {
+            "list" => session.list(None).map(drop),
+            "put" => session.put(&mut &b"<xml/>"[..], "refused.xml", TransferType::Binary, None).map(drop),
+            _ => session.get("refused.xml", &mut Vec::new(), TransferType::Binary, None).map(drop),
+        }
+        .expect_err("a data connection without TLS session reuse must fail");
+        assert_eq!(error.kind(), ErrorKind::TlsSessionReuseRequired, "{attempt}: {error:?}");
+        assert_eq!(error.server_reply().map(|r| r.code), Some(425), "{attempt}: {error}");
+        let message = error.message().to_lowercase();
+        assert!(message.contains("resume") && !message.contains("firewall"), "{attempt}: {error}");
+    }
+    // ProFTPD keeps the session: the three refusals above came from one login.
+    let log = server.tls_log();
+    assert_eq!(log.matches("client did not reuse TLS session").count(), 3, "{log}");
+    session.quit().expect("QUIT");
+}
