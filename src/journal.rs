@@ -252,6 +252,13 @@ pub enum ReceiptOutcome {
     AlreadyRecorded,
 }
 
+/// The poll lock of a journal, held while one poll runs (see [`Journal::lock_polls`]); dropping it lets the
+/// next poll in. The operating system drops it with the process, so a killed poll never leaves it stuck.
+#[derive(Debug)]
+pub struct PollLock {
+    _file: std::fs::File,
+}
+
 /// The journal. `Send` and `Sync`: one connection behind a mutex; open one per process or share it.
 pub struct Journal {
     path: PathBuf,
@@ -364,6 +371,38 @@ impl Journal {
         let value = f(&tx)?;
         tx.commit().map_err(|e| journal_error(&self.path, what, e))?;
         Ok(value)
+    }
+
+    /// Takes this journal's poll lock: an advisory lock (`flock`) on the file `<journal>.poll-lock` beside it.
+    /// Polls of one journal from any number of processes (a cron job overlapping a slow poll) then run one
+    /// after the other, instead of downloading the same files at once and deleting them under each other.
+    /// When another poll holds the lock, `waiting` is called once and this one waits for it to finish.
+    pub fn lock_polls(&self, waiting: impl FnOnce(&Path)) -> Result<PollLock> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".poll-lock");
+        let path = self.path.with_file_name(name);
+        let fail = |what: &str, e: std::io::Error| {
+            Error::new(
+                ErrorKind::Journal,
+                format!("cannot {what} the poll lock {}: {e}; check that the journal's folder is writable", path.display()),
+            )
+            .with_source(e)
+        };
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| fail("open", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                waiting(&path);
+                file.lock().map_err(|e| fail("take", e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail("take", e)),
+        }
+        Ok(PollLock { _file: file })
     }
 
     /// True when `owner` has used `name` before.

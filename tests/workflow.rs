@@ -375,3 +375,69 @@ fn a_name_that_comes_again_after_its_delete_is_a_new_file() {
     assert_eq!(list(&inbox), ["recurring.xml"]);
     assert!(setup.out().is_empty());
 }
+
+#[test]
+fn a_file_that_leaves_out_between_listing_and_download_is_skipped() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let out = setup.sim.out_dir(&setup.client_files().username);
+    std::fs::write(out.join("a.xml"), b"first").unwrap();
+    std::fs::write(out.join("b.xml"), b"second").unwrap();
+    // Files are fetched in name order: while a.xml arrives, another system sharing the certificate takes b.xml.
+    let vanishing = out.join("b.xml");
+    client.set_event_handler(move |e| {
+        if let gateway::gateway::Event::Downloaded { remote_name, .. } = e {
+            if remote_name == "a.xml" {
+                std::fs::remove_file(&vanishing).unwrap();
+            }
+        }
+    });
+    let inbox = setup.path("inbox");
+    let report = client.poll(&inbox, &PollOptions { delete_unknown: true, ..Default::default() }).unwrap();
+    let fetched: Vec<&str> = report.files.iter().map(|f| f.remote_name.as_str()).collect();
+    assert_eq!(fetched, ["a.xml"]);
+    assert_eq!(list(&inbox), ["a.xml"]);
+    assert!(setup.out().is_empty());
+}
+
+#[test]
+fn polls_of_one_journal_run_one_after_the_other() {
+    let setup = start();
+    let out = setup.sim.out_dir(&setup.client_files().username);
+    std::fs::write(out.join("big.bin"), vec![7u8; 8 << 20]).unwrap();
+    let inbox = setup.path("inbox");
+    let waited = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // A poll already running elsewhere (here: its lock, held by the test) ...
+    let journal = gateway::journal::Journal::open(&setup.config("state").journal).unwrap();
+    let running = journal.lock_polls(|_| panic!("nobody else polls yet")).unwrap();
+    // ... and three clients, each with its own journal handle and connection, as three processes would have.
+    let reports: Vec<_> = std::thread::scope(|scope| {
+        let polls: Vec<_> = (0..3)
+            .map(|_| {
+                let mut client = setup.client("state");
+                let waited = waited.clone();
+                client.set_event_handler(move |e| {
+                    if matches!(e, gateway::gateway::Event::WaitingForOtherPoll { .. }) {
+                        waited.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+                let inbox = inbox.clone();
+                scope.spawn(move || client.poll(&inbox, &PollOptions { delete_unknown: true, ..Default::default() }))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(list(&inbox).is_empty(), "nothing fetched while another poll runs: {:?}", list(&inbox));
+        assert_eq!(setup.out(), ["big.bin"]);
+        drop(running);
+        polls.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    let mut downloads = 0;
+    for report in reports {
+        let report = report.expect("every poll succeeds");
+        downloads += report.files.iter().filter(|f| f.new).count();
+    }
+    assert_eq!(downloads, 1, "one poll downloaded the file, the others found it done");
+    assert_eq!(list(&inbox), ["big.bin"]);
+    assert!(setup.out().is_empty());
+    assert!(waited.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the polls overlapped and waited");
+}

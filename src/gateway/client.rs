@@ -37,6 +37,8 @@ pub enum Event {
     Uploaded { name: String, bytes: u64, attempts: u32 },
     /// An attempt failed with a connection problem; the upload is retried under the same name.
     Retrying { name: String, attempt: u32, error: String },
+    /// Another poll of the same journal is running (another process, or another client): this one waits for it.
+    WaitingForOtherPoll { lock_file: PathBuf },
     Downloaded { remote_name: String, local_path: PathBuf, bytes: u64 },
     Receipt { status_file: String, transaction_id: String, code: u8 },
     DeletedRemote { remote_name: String },
@@ -502,7 +504,10 @@ impl Client {
 
     /// Fetches everything new from `out` into `inbox`, records it, applies status files to their submissions
     /// and only then deletes the files remotely (unless kept). Marks submissions past their deadline Overdue.
+    ///
+    /// Polls of one journal run one at a time (see [`Journal::lock_polls`]): a second one waits for the first.
     pub fn poll(&mut self, inbox: &Path, options: &PollOptions) -> Result<PollReport> {
+        let _lock = self.lock_polls()?;
         let mut report = PollReport::default();
         for gateway in self.gateways_to_poll()? {
             self.poll_gateway(gateway, inbox, options, &|_| true, &mut report)?;
@@ -547,6 +552,20 @@ impl Client {
             .collect())
     }
 
+    fn lock_polls(&mut self) -> Result<journal::PollLock> {
+        let journal = self.journal.clone();
+        let mut waiting_on = None;
+        let lock = journal.lock_polls(|path| {
+            log::warn!("another poll of the journal {} is running; waiting for it to finish", journal.path().display());
+            waiting_on = Some(path.to_path_buf());
+        });
+        // The event goes out after the wait: the handler needs `self`, which the closure cannot borrow.
+        if let Some(lock_file) = waiting_on {
+            self.emit(Event::WaitingForOtherPoll { lock_file });
+        }
+        lock
+    }
+
     fn gateways_to_poll(&self) -> Result<Vec<GatewayChoice>> {
         let mut gateways = BTreeSet::new();
         gateways.insert(slot(self.config.default_gateway));
@@ -584,7 +603,15 @@ impl Client {
 
         let mut deletable = Vec::new();
         for entry in files {
-            let fetched = self.fetch(gateway, &entry.name, entry.size, inbox)?;
+            let fetched = match self.fetch(gateway, &entry.name, entry.size, inbox) {
+                Ok(fetched) => fetched,
+                // Gone between the listing and the download: another system sharing the certificate took it.
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    log::info!("{} left out before it could be fetched (another system took it): {e}", entry.name);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let download_id = self.journal.download(&self.owner, gateway.as_str(), &entry.name)?.map(|d| d.id);
             let mut delete = false;
             if receipt::is_status_file_name(&entry.name) {
@@ -645,7 +672,12 @@ impl Client {
             report.files.push(fetched);
         }
         for (name, download_id) in deletable {
-            self.with_session(gateway, |s| s.delete(&format!("out/{name}")))?;
+            match self.with_session(gateway, |s| s.delete(&format!("out/{name}"))) {
+                Ok(()) => {}
+                // Someone else deleted it after we fetched it: gone either way, and our copy is safe.
+                Err(e) if e.kind() == ErrorKind::NotFound => log::info!("{name} was already gone from out: {e}"),
+                Err(e) => return Err(e),
+            }
             if let Some(id) = download_id {
                 self.journal.mark_deleted_remote(id)?;
             }
@@ -756,7 +788,9 @@ impl Client {
         loop {
             let mut report = PollReport::default();
             let wanted = |file: &str| file.contains(&name);
+            let lock = self.lock_polls()?;
             self.poll_gateway(gateway, inbox, &PollOptions::default(), &wanted, &mut report)?;
+            drop(lock);
             if let Some(r) = report.receipts.into_iter().find(|r| r.receipt.transaction_id == name) {
                 if r.receipt.code == StatusCode::Error {
                     let error = r.receipt.first_error().cloned().unwrap_or_default();
