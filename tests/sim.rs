@@ -222,6 +222,32 @@ fn tls_1_1_is_refused_and_tls_1_2_accepted() {
 // ---------------------------------------------------------------- folder rules
 
 #[test]
+fn a_restarted_simulator_carries_on_with_the_files_it_had_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = gateway::sim::SimConfig::new(dir.path().join("sim"));
+    // Status 1 soon, status 2 not before the simulator is stopped.
+    config.delays = gateway::sim::Delays { delivered: Duration::from_millis(20), accepted: Duration::from_secs(3600), response: Duration::from_millis(20) };
+    let sim = gateway::sim::Simulator::start(config).unwrap();
+    let client = sim.client().clone();
+    let upload = curl_upload(&sim, &client, &format!("{SERVICE}/kept.xml"), b"<a/>");
+    assert_eq!(code(&upload), 0, "{}", text(&upload));
+    let out = sim.out_dir(&client.username);
+    wait_for_file(&out, &status_name(SERVICE, "kept.xml", 1), WAIT).expect("status 1 before the stop");
+    sim.stop();
+
+    // The same folder, fast this time: status 2, the response and status 3 follow; status 1 is not sent again.
+    std::fs::remove_file(out.join(status_name(SERVICE, "kept.xml", 1))).unwrap();
+    let mut config = gateway::sim::SimConfig::new(dir.path().join("sim"));
+    config.delays = fast_delays();
+    let sim = gateway::sim::Simulator::start(config).unwrap();
+    wait_for_file(&out, &status_name(SERVICE, "kept.xml", 3), WAIT).expect("status 3 after the restart");
+    let files = files_in(&out);
+    assert!(files.contains(&status_name(SERVICE, "kept.xml", 2)), "{files:?}");
+    assert!(!files.contains(&status_name(SERVICE, "kept.xml", 1)), "status 1 only once: {files:?}");
+    sim.stop();
+}
+
+#[test]
 fn each_certificate_sees_only_its_roles_and_its_own_out() {
     let sim = start_with(clients(vec![
         gateway::sim::ClientSpec::voces("client", "12345678", "1111"),

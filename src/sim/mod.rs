@@ -14,7 +14,9 @@
 //! - `legacy/<username>/`: its root on the legacy gateway: `out/` and `<ID>/` (e.g. `UID_9876543210/`) holding
 //!   the service folders and the migration service `NyFTPSLoginInfo/Ny_FTPS_Login_Info.txt`;
 //! - `.gateway/` inside each root (hidden from FTP): `used-names` (every filename the certificate has used),
-//!   `received/<service>/` (the files submitted), and temporary files.
+//!   `received/<service>/` (the files submitted), `pending/` (the progress of files not yet answered in full,
+//!   so that a simulator restarted on the same folder carries on, as the real gateway does), and temporary
+//!   files.
 //!
 //! Rules of the new gateway: TLS 1.2 only; a registered client certificate; the user name derived from it; its
 //! password. Upload only into a service folder of the certificate's roles, download and delete only in `out`,
@@ -319,23 +321,34 @@ impl SimShared {
         if let Err(e) = tokio::fs::rename(&incoming, received.join(name)).await {
             log::warn!("simulator: cannot keep the received file {name}: {e}");
         }
-        let answers = self.answers(service);
-        tokio::spawn(self.clone().process(submission, answers));
+        let work = Work { submission, answers: self.answers(service), done: 0 };
+        work.save().await;
+        tokio::spawn(self.clone().process(work));
     }
 
-    /// The backend's work on one accepted file: status 1, then 2, then response + 3.
-    async fn process(self: Arc<Self>, submission: Submission, answers: bool) {
-        tokio::time::sleep(self.delays.delivered).await;
-        self.backend_available().await;
-        self.write_status(&submission, StatusCode::Delivered, None, None).await;
-        if submission.service == HEARTBEAT_SERVICE {
-            return;
+    /// The backend's work on one accepted file: status 1, then 2, then response + 3. Each step is recorded
+    /// (see [`Work`]), so a simulator restarted in the same folder carries on where it stopped.
+    async fn process(self: Arc<Self>, mut work: Work) {
+        let submission = &work.submission;
+        if work.done < 1 {
+            tokio::time::sleep(self.delays.delivered).await;
+            self.backend_available().await;
+            self.write_status(submission, StatusCode::Delivered, None, None).await;
+            work.step(1).await;
         }
-        tokio::time::sleep(self.delays.accepted).await;
-        self.backend_available().await;
-        self.write_status(&submission, StatusCode::Accepted, None, None).await;
-        if !answers {
-            return;
+        let submission = &work.submission;
+        if submission.service == HEARTBEAT_SERVICE {
+            return work.finish().await;
+        }
+        if work.done < 2 {
+            tokio::time::sleep(self.delays.accepted).await;
+            self.backend_available().await;
+            self.write_status(submission, StatusCode::Accepted, None, None).await;
+            work.step(2).await;
+        }
+        let submission = &work.submission;
+        if !work.answers {
+            return work.finish().await;
         }
         tokio::time::sleep(self.delays.response).await;
         self.backend_available().await;
@@ -343,7 +356,27 @@ impl SimShared {
         let body = status::response_xml(&submission.service, &submission.name, &submission.skat_transaction_id, &timestamp());
         if self.publish(&submission.root, &response_name, &body).await {
             let response_path = format!("/out/{response_name}");
-            self.write_status(&submission, StatusCode::ResponseExposed, Some(&response_path), None).await;
+            self.write_status(submission, StatusCode::ResponseExposed, Some(&response_path), None).await;
+        }
+        work.finish().await;
+    }
+
+    /// Takes up the work a stopped simulator left unfinished in this folder.
+    fn resume_unfinished_work(self: &Arc<Self>) {
+        for generation in [Generation::New, Generation::Legacy] {
+            for client in &self.clients {
+                let root = self.user_root(generation, &client.username);
+                let Ok(entries) = std::fs::read_dir(root.join(storage::HIDDEN).join("pending")) else { continue };
+                for entry in entries.filter_map(|e| e.ok()) {
+                    match Work::load(&root, &entry.path()) {
+                        Some(work) => {
+                            log::info!("simulator: resuming {} after status {}", work.submission.name, work.done);
+                            tokio::spawn(self.clone().process(work));
+                        }
+                        None => log::warn!("simulator: cannot read the pending record {}", entry.path().display()),
+                    }
+                }
+            }
         }
     }
 
@@ -387,12 +420,61 @@ impl SimShared {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Submission {
+    #[serde(skip)]
     root: PathBuf,
     path: String,
     name: String,
     service: String,
     skat_transaction_id: String,
+}
+
+/// One accepted file's progress, kept in `<user root>/.gateway/pending/<service>--<name>.json` from the
+/// upload until its last status file: what a real gateway keeps across its own restarts.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Work {
+    submission: Submission,
+    answers: bool,
+    /// The last status written (0: none yet).
+    done: u8,
+}
+
+impl Work {
+    fn record(&self) -> PathBuf {
+        let s = &self.submission;
+        s.root.join(storage::HIDDEN).join("pending").join(format!("{}--{}.json", s.service, s.name))
+    }
+
+    fn load(root: &Path, record: &Path) -> Option<Work> {
+        let mut work: Work = serde_json::from_slice(&std::fs::read(record).ok()?).ok()?;
+        work.submission.root = root.to_path_buf();
+        Some(work)
+    }
+
+    async fn save(&self) {
+        let record = self.record();
+        let written = async {
+            if let Some(parent) = record.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            let temporary = record.with_extension("json.tmp");
+            tokio::fs::write(&temporary, serde_json::to_vec(self).unwrap_or_default()).await?;
+            tokio::fs::rename(&temporary, &record).await
+        };
+        if let Err(e) = written.await {
+            log::error!("simulator: cannot record the progress of {}: {e}", self.submission.name);
+        }
+    }
+
+    async fn step(&mut self, done: u8) {
+        self.done = done;
+        self.save().await;
+    }
+
+    async fn finish(self) {
+        let _ = tokio::fs::remove_file(self.record()).await;
+    }
 }
 
 async fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
@@ -481,6 +563,10 @@ impl Simulator {
             Some(port) => Some(runtime.block_on(serve(shared.clone(), Generation::Legacy, config.host, port, config.data_ports.clone(), tls))?),
             None => None,
         };
+        {
+            let _entered = runtime.enter();
+            shared.resume_unfinished_work();
+        }
         log::info!(
             "simulator: new gateway on {}, legacy gateway on {}, folder {}",
             new_gateway.public,
