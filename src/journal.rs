@@ -35,7 +35,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] brings a file one version further.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -112,6 +112,12 @@ const MIGRATIONS: &[&str] = &[
         remote_name    TEXT NOT NULL,
         PRIMARY KEY (owner, transaction_id, remote_name)
     );
+    "#,
+    // 1 -> 2: the private copy a file is uploaded from (see the client's module documentation), and a lookup
+    // by content for "was this file submitted already?".
+    r#"
+    ALTER TABLE submissions ADD COLUMN spool_path TEXT;
+    CREATE INDEX submissions_content ON submissions (owner, service, sha256);
     "#,
 ];
 
@@ -192,6 +198,9 @@ pub struct Submission {
     pub local_path: Option<PathBuf>,
     pub size: Option<u64>,
     pub sha256: Option<String>,
+    /// The private snapshot the file is uploaded from, while the upload is unfinished (None once the gateway
+    /// has the file, or for bytes submitted from memory).
+    pub spool_path: Option<PathBuf>,
     pub state: SubmissionState,
     pub attempts: u32,
     pub created_at: i64,
@@ -223,6 +232,8 @@ pub struct NewSubmission {
     pub local_path: Option<PathBuf>,
     pub size: Option<u64>,
     pub sha256: Option<String>,
+    /// Where the snapshot to upload from is kept (see [`Submission::spool_path`]).
+    pub spool_path: Option<PathBuf>,
 }
 
 /// A file fetched from `out`.
@@ -287,7 +298,7 @@ pub fn format_ms(ms: i64) -> String {
 
 const SUBMISSION_COLUMNS: &str = "owner, name, service, gateway, local_path, size, sha256, state, attempts, \
     created_at, updated_at, upload_started_at, uploaded_at, delivered_at, accepted_at, responded_at, failed_at, \
-    overdue_at, deadline_ms, skat_transaction_id, error_code, error_message, error_resolution";
+    overdue_at, deadline_ms, skat_transaction_id, error_code, error_message, error_resolution, spool_path";
 
 impl Journal {
     /// Opens (creating if needed) the journal at `path`, migrating an older schema.
@@ -425,8 +436,9 @@ impl Journal {
             insert_name(&self.path, tx, &new.owner, &new.name)?;
             let now = now_ms();
             tx.execute(
-                "INSERT INTO submissions (owner, name, service, gateway, local_path, size, sha256, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'Reserved', ?8, ?8)",
+                "INSERT INTO submissions (owner, name, service, gateway, local_path, size, sha256, state, created_at, updated_at,
+                    spool_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'Reserved', ?8, ?8, ?9)",
                 params![
                     new.owner,
                     new.name,
@@ -435,7 +447,8 @@ impl Journal {
                     new.local_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     new.size.map(|s| s as i64),
                     new.sha256,
-                    now
+                    now,
+                    new.spool_path.as_ref().map(|p| p.to_string_lossy().into_owned())
                 ],
             )
             .map_err(|e| journal_error(&self.path, "record a submission in", e))?;
@@ -459,6 +472,11 @@ impl Journal {
             }
             s.deadline_ms = Some(now.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX)));
         })
+    }
+
+    /// Records where the snapshot of a submission's file is kept (None once it is removed).
+    pub fn set_spool_path(&self, owner: &str, name: &str, spool_path: Option<&Path>) -> Result<Submission> {
+        self.update(owner, name, "record a spool copy in", |s, _| s.spool_path = spool_path.map(Path::to_path_buf))
     }
 
     /// Marks a submission as failed locally (the upload gave up), with the reason.
@@ -845,6 +863,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Submission> {
         deadline_ms: row.get(18)?,
         skat_transaction_id: row.get(19)?,
         error,
+        spool_path: row.get::<_, Option<String>>(23)?.map(PathBuf::from),
         response_files: Vec::new(),
         receipts: Vec::new(),
     })
@@ -897,7 +916,7 @@ fn store_submission(path: &Path, tx: &Connection, s: &Submission) -> Result<()> 
     tx.execute(
         "UPDATE submissions SET state = ?3, attempts = ?4, updated_at = ?5, upload_started_at = ?6, uploaded_at = ?7,
             delivered_at = ?8, accepted_at = ?9, responded_at = ?10, failed_at = ?11, overdue_at = ?12, deadline_ms = ?13,
-            skat_transaction_id = ?14, error_code = ?15, error_message = ?16, error_resolution = ?17
+            skat_transaction_id = ?14, error_code = ?15, error_message = ?16, error_resolution = ?17, spool_path = ?18
          WHERE owner = ?1 AND name = ?2",
         params![
             s.owner,
@@ -916,7 +935,8 @@ fn store_submission(path: &Path, tx: &Connection, s: &Submission) -> Result<()> 
             s.skat_transaction_id,
             error.code,
             error.message,
-            error.resolution
+            error.resolution,
+            s.spool_path.as_ref().map(|p| p.to_string_lossy().into_owned())
         ],
     )
     .map_err(|e| journal_error(path, "update a submission in", e))?;
@@ -946,4 +966,38 @@ fn find_download(path: &Path, conn: &Connection, owner: &str, gateway: &str, rem
     )
     .optional()
     .map_err(|e| journal_error(path, "read", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal written by schema 1 (before spool copies) opens as schema 2 with its submissions intact.
+    #[test]
+    fn a_schema_1_journal_gains_the_spool_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute("INSERT INTO names (owner, name, reserved_at) VALUES ('o', 'old.xml', 1)", []).unwrap();
+            conn.execute(
+                "INSERT INTO submissions (owner, name, service, gateway, size, sha256, state, created_at, updated_at,
+                    upload_started_at, attempts)
+                 VALUES ('o', 'old.xml', 'S', 'new', 7, 'ab', 'Uploading', 1, 1, 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.schema_version().unwrap(), 2);
+        let old = journal.submission("o", "old.xml").unwrap();
+        assert_eq!((old.state, old.size, old.spool_path), (SubmissionState::Uploading, Some(7), None));
+        let spool = dir.path().join("spool/old.xml");
+        let s = journal.set_spool_path("o", "old.xml", Some(&spool)).unwrap();
+        assert_eq!(s.spool_path.as_deref(), Some(spool.as_path()));
+        drop(journal);
+        assert_eq!(Journal::open(&path).unwrap().submission("o", "old.xml").unwrap().spool_path, Some(spool));
+    }
 }

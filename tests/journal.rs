@@ -22,6 +22,7 @@ fn new_submission(name: &str) -> NewSubmission {
         local_path: Some("/data/decl.xml".into()),
         size: Some(1234),
         sha256: Some("ab".repeat(32)),
+        spool_path: None,
     }
 }
 

@@ -3,7 +3,7 @@
 mod workflow_support;
 
 use gateway::gateway::client::{PollOptions, SubmitOptions};
-use gateway::gateway::{GatewayChoice, StatusCode};
+use gateway::gateway::{Event, GatewayChoice, StatusCode};
 use gateway::journal::{ReceiptOutcome, SubmissionState};
 use gateway::sim::{ClientSpec, Fault};
 use gateway::ErrorKind;
@@ -440,4 +440,85 @@ fn polls_of_one_journal_run_one_after_the_other() {
     assert_eq!(list(&inbox), ["big.bin"]);
     assert!(setup.out().is_empty());
     assert!(waited.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the polls overlapped and waited");
+}
+
+/// Files in the spool folder beside the journal of the "state" folder, for every owner.
+fn spool_files(setup: &Setup) -> Vec<String> {
+    let spool = setup.path("state/journal.sqlite.spool");
+    std::fs::read_dir(&spool).unwrap().filter_map(|e| e.ok()).flat_map(|owner| list(&owner.path())).collect()
+}
+
+fn received_bytes(setup: &Setup, name: &str) -> Vec<u8> {
+    let folder = setup.sim.dir().join("users").join(&setup.client_files().username).join(".gateway/received").join(SERVICE);
+    std::fs::read(folder.join(name)).unwrap()
+}
+
+/// Runs `change` on `file` at the first event `when` picks, from inside the client (so at a known point).
+fn change_file_at(client: &mut gateway::gateway::Client, file: &std::path::Path, when: fn(&Event) -> bool, change: fn(&std::path::Path)) {
+    let file = file.to_path_buf();
+    let mut done = false;
+    client.set_event_handler(move |event| {
+        if !done && when(event) {
+            done = true;
+            change(&file);
+        }
+    });
+}
+
+#[test]
+fn a_file_that_changes_while_it_is_read_is_refused_before_anything_is_sent() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let file = setup.file("growing.xml", 8 * 1024 * 1024);
+    let first_chunk = |e: &Event| matches!(e, Event::Snapshotting { copied, .. } if *copied > 0);
+
+    // Truncated while it is being copied (a producer starting over).
+    change_file_at(&mut client, &file, first_chunk, |f| std::fs::File::options().write(true).open(f).unwrap().set_len(1000).unwrap());
+    let err = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.message().contains("growing.xml changed while it was being read"), "{}", err.message());
+    assert!(err.message().contains("once whoever writes it has finished"), "{}", err.message());
+    assert!(setup.received(SERVICE).is_empty(), "nothing reached the gateway");
+    assert!(client.journal().submissions(None).unwrap().is_empty(), "nothing recorded");
+    assert!(spool_files(&setup).is_empty(), "no snapshot left: {:?}", spool_files(&setup));
+
+    // Rewritten in place with the same size (only the modification time tells).
+    let file = setup.file("rewritten.xml", 8 * 1024 * 1024);
+    change_file_at(&mut client, &file, first_chunk, |f| {
+        use std::io::Write;
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::File::options().write(true).open(f).unwrap().write_all(b"<changed/>").unwrap();
+    });
+    let err = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap_err();
+    assert!(err.message().contains("changed while it was being read"), "{}", err.message());
+    assert!(setup.received(SERVICE).is_empty());
+
+    // Once the file is left alone it goes, whole.
+    change_file_at(&mut client, &file, |_| false, |_| {});
+    let s = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap();
+    assert_eq!(received_bytes(&setup, &s.name), std::fs::read(&file).unwrap());
+}
+
+#[test]
+fn the_upload_sends_the_snapshot_whatever_happens_to_the_file_meanwhile() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let file = setup.file("export.xml", 4 * 1024 * 1024);
+    let original = std::fs::read(&file).unwrap();
+    // The producer truncates the file as soon as the upload has started.
+    change_file_at(&mut client, &file, |e| matches!(e, Event::Uploading { .. }), |f| {
+        std::fs::File::options().write(true).open(f).unwrap().set_len(1000).unwrap()
+    });
+    let s = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 1000, "the file did change during the upload");
+    assert_eq!(received_bytes(&setup, &s.name), original, "the gateway got what was snapshotted");
+    assert_eq!(s.size, Some(original.len() as u64));
+    assert_eq!(s.sha256.as_deref(), Some(hex_sha256(&original).as_str()), "the journal records what was sent");
+    assert_eq!(s.spool_path, None, "the spool copy is gone once the gateway has the file");
+    assert!(spool_files(&setup).is_empty(), "{:?}", spool_files(&setup));
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
 }

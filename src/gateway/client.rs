@@ -4,13 +4,25 @@
 //! when first needed and reopened after a connection failure). It is `Send` (move it to a worker thread) but
 //! not `Sync`: one operation at a time; wrap it in a `Mutex` to share it. Several clients, in one process or
 //! many, may share one journal file.
+//!
+//! # What is sent is what is recorded
+//!
+//! The gateway processes a file as soon as its upload completes, and nothing can take it back; integrations
+//! are folder-based, so a producer may still be writing the file `submit` is given. [`Client::submit`] therefore
+//! never uploads from the caller's file: it first copies it into a spool folder beside the journal
+//! (`<journal>.spool/<owner>/`) while hashing, and refuses the file (nothing recorded, nothing sent) if its
+//! size, modification time or identity changed during the copy, or if fewer or more bytes were read than it had.
+//! The copy is synced and put under the submission's name, whose record (size, SHA-256, spool path) is
+//! committed first; every upload attempt, and a resumed upload after a crash, reads the copy. The copy is
+//! removed once the upload is complete (the journal never sends a finished upload again) or the submission
+//! failed for good; one left by a process killed during the copy is removed after an hour.
 
 use super::catalogue::{self, Service, TransferType, HEARTBEAT_SERVICE};
 use super::config::{Config, GatewayChoice};
 use super::migration;
 use super::names;
 use super::receipt::{self, Receipt, StatusCode};
-use crate::durable::{self, PartialFile};
+use crate::durable::{self, Durability, PartialFile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ftp::{self, Session, SessionConfig};
 use crate::identity::Identity;
@@ -32,6 +44,8 @@ pub enum Event {
     Connected { gateway: GatewayChoice, username: String },
     /// A name was committed to the journal for a file.
     Reserved { name: String, service: String },
+    /// The file is being copied into the spool folder before anything is sent: bytes copied so far.
+    Snapshotting { file: String, copied: u64, total: u64 },
     /// Upload progress: bytes sent so far of `total`.
     Uploading { name: String, sent: u64, total: u64 },
     Uploaded { name: String, bytes: u64, attempts: u32 },
@@ -335,34 +349,97 @@ impl Client {
         ))
     }
 
-    /// Submits a file: reserves a unique name in the journal, uploads the file (retrying under the same name
-    /// after connection failures) and returns the submission in state `Uploaded`.
+    /// Submits a file: snapshots it into the spool folder (refusing a file that changes while it is read),
+    /// reserves a unique name in the journal, uploads the snapshot (retrying under the same name after
+    /// connection failures) and returns the submission in state `Uploaded`. The spool copy is removed once
+    /// the upload is complete.
     ///
     /// Submitting the same file to the same service again after an interrupted upload (a crash, a kill, a
     /// network failure that outlasted the retries) resumes that submission under its name.
     pub fn submit(&mut self, service: &str, file: &Path, options: &SubmitOptions) -> Result<Submission> {
         let service = Service::named(service)?;
-        let (size, sha256) = hash_file(file)?;
         let local = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-        let open = |_: ()| {
-            File::open(file).map_err(|e| {
-                Error::new(ErrorKind::Io, format!("cannot read {}: {e}", file.display())).with_source(e)
-            })
-        };
-        self.submit_from(service, Some(local), size, sha256, options, &mut |()| {
-            open(()).map(|f| Box::new(f) as Box<dyn Read>)
-        }, file.file_name().map(Path::new))
+        let spool = self.spool_folder()?;
+        let removed = durable::remove_abandoned_partials(&spool, ABANDONED_DOWNLOAD_AGE);
+        if removed > 0 {
+            log::info!("removed {removed} snapshot(s) left by killed submits from {}", spool.display());
+        }
+        let snapshot = self.snapshot(file, &spool)?;
+        let (size, sha256) = (snapshot.size, snapshot.sha256.clone());
+        self.submit_from(service, Some(local), size, sha256, options, Payload::Snapshot(snapshot.file, spool), file.file_name().map(Path::new))
     }
 
     /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name.
     pub fn submit_bytes(&mut self, service: &str, bytes: &[u8], extension: &str, options: &SubmitOptions) -> Result<Submission> {
         let service = Service::named(service)?;
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let data = bytes.to_vec();
         let hint = PathBuf::from(format!("{}.{}", options.prefix.as_deref().unwrap_or("sub"), extension.trim_start_matches('.')));
-        self.submit_from(service, None, bytes.len() as u64, sha256, options, &mut move |()| {
-            Ok(Box::new(std::io::Cursor::new(data.clone())) as Box<dyn Read>)
-        }, Some(&hint))
+        self.submit_from(service, None, bytes.len() as u64, sha256, options, Payload::Memory(bytes.to_vec()), Some(&hint))
+    }
+
+    /// The folder beside the journal that holds the snapshots of files being submitted, one per owner (one
+    /// journal may serve several certificates, whose names may coincide).
+    fn spool_folder(&self) -> Result<PathBuf> {
+        let journal = self.journal.path();
+        let file_name = journal.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "journal".into());
+        let owner: String =
+            self.owner.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let folder = journal.with_file_name(format!("{file_name}.spool")).join(owner);
+        std::fs::create_dir_all(&folder).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot create the spool folder {}: {e}; it lives beside the journal, which must be writable", folder.display()),
+            )
+            .with_source(e)
+        })?;
+        Ok(folder)
+    }
+
+    /// Copies `file` into a temporary file in `spool` while hashing it, and checks that the source did not
+    /// change meanwhile (same file, size and modification time before and after, and exactly that many bytes
+    /// read). The copy is synced to disk, so that what the journal will record is what a resumed upload sends.
+    fn snapshot(&mut self, file: &Path, spool: &Path) -> Result<Snapshot> {
+        let unreadable = |e: std::io::Error| {
+            Error::new(ErrorKind::Io, format!("cannot read {}: {e}; check the path and permissions", file.display())).with_source(e)
+        };
+        let before = std::fs::metadata(file).map_err(unreadable)?;
+        if !before.is_file() {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("{} is not a regular file; give the file to submit", file.display())));
+        }
+        let mut source = File::open(file).map_err(unreadable)?;
+        let opened = source.metadata().map_err(unreadable)?;
+        let target_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        let mut copy = PartialFile::beside(&spool.join(target_name))?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        let name = file.display().to_string();
+        loop {
+            let n = source.read(&mut buffer).map_err(unreadable)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            copy.write_all(&buffer[..n]).map_err(|e| io_error(spool, e))?;
+            size += n as u64;
+            self.emit(Event::Snapshotting { file: name.clone(), copied: size, total: before.len() });
+        }
+        let after_open = source.metadata().map_err(unreadable)?;
+        let after_path = std::fs::metadata(file).map_err(unreadable)?;
+        if !same_version(&before, &opened) || !same_version(&before, &after_open) || !same_version(&before, &after_path) || size != before.len() {
+            // Dropping `copy` removes the temporary file: nothing was recorded and nothing sent.
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{name} changed while it was being read (size {} before, {} bytes read, {} now); nothing was sent. \
+                     Submit it once whoever writes it has finished",
+                    before.len(),
+                    size,
+                    after_path.len()
+                ),
+            ));
+        }
+        Ok(Snapshot { file: copy, size, sha256: hex::encode(hasher.finalize()) })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -373,7 +450,7 @@ impl Client {
         size: u64,
         sha256: String,
         options: &SubmitOptions,
-        open: &mut dyn FnMut(()) -> Result<Box<dyn Read>>,
+        payload: Payload,
         name_hint: Option<&Path>,
     ) -> Result<Submission> {
         let gateway = self.config.route(&service.name);
@@ -397,6 +474,10 @@ impl Client {
             Some(_) => None,
             None => self.journal.unfinished_uploads(&self.owner, &service.name, &sha256)?.into_iter().next(),
         };
+        let spool_path = |name: &str| match &payload {
+            Payload::Snapshot(_, folder) => Some(folder.join(name)),
+            Payload::Memory(_) => None,
+        };
         let submission = match resumed {
             Some(s) => {
                 log::warn!(
@@ -405,7 +486,12 @@ impl Client {
                     service.name,
                     s.name
                 );
-                s
+                let wanted = spool_path(&s.name);
+                if s.spool_path != wanted {
+                    self.journal.set_spool_path(&self.owner, &s.name, wanted.as_deref())?
+                } else {
+                    s
+                }
             }
             None => {
                 let mut new = NewSubmission {
@@ -416,6 +502,7 @@ impl Client {
                     local_path: local_path.clone(),
                     size: Some(size),
                     sha256: Some(sha256.clone()),
+                    spool_path: None,
                 };
                 let mut tries = 0;
                 loop {
@@ -423,6 +510,7 @@ impl Client {
                         Some(n) => n.clone(),
                         None => names::generate(options.prefix.as_deref(), name_hint),
                     };
+                    new.spool_path = spool_path(&new.name);
                     match self.journal.create_submission(&new) {
                         Ok(s) => break s,
                         // A generated name clashed (practically never): draw another.
@@ -433,8 +521,37 @@ impl Client {
             }
         };
         let name = submission.name.clone();
+        // The snapshot takes its place under the submission's name (replacing, on a resumed upload, the copy
+        // an earlier run left: the content is the same, the hash says so). Its path is in the journal already.
+        let source = match payload {
+            Payload::Snapshot(copy, _) => {
+                let path = submission.spool_path.clone().ok_or_else(|| Error::new(ErrorKind::Internal, "a snapshot without a spool path"))?;
+                copy.persist(&path, Durability::Synced)?;
+                Source::Spool(path)
+            }
+            Payload::Memory(bytes) => Source::Memory(bytes),
+        };
         self.emit(Event::Reserved { name: name.clone(), service: service.name.clone() });
-        self.upload(gateway, &service, &name, size, open)
+        let result = self.upload(gateway, &service, &name, size, &source);
+        if let Source::Spool(path) = &source {
+            // Once the gateway has the whole file (or the submission failed for good) the copy serves nothing:
+            // a finished upload is never sent again. After a connection failure it stays for the next attempt.
+            let done = result.as_ref().map_or_else(|_| self.journal.submission(&self.owner, &name).map(|s| s.failed_at.is_some()), |_| Ok(true))?;
+            if done {
+                self.remove_spool_copy(&name, path)?;
+            }
+        }
+        result.and_then(|_| self.journal.submission(&self.owner, &name))
+    }
+
+    fn remove_spool_copy(&mut self, name: &str, path: &Path) -> Result<()> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("cannot remove the spool copy {}: {e}", path.display()),
+        }
+        self.journal.set_spool_path(&self.owner, name, None)?;
+        Ok(())
     }
 
     fn upload(
@@ -443,7 +560,7 @@ impl Client {
         service: &Service,
         name: &str,
         size: u64,
-        open: &mut dyn FnMut(()) -> Result<Box<dyn Read>>,
+        source: &Source,
     ) -> Result<Submission> {
         let folder = self.services_folder(gateway)?;
         let remote = match folder {
@@ -458,7 +575,7 @@ impl Client {
         let mut last_error = None;
         for attempt in 1..=attempts {
             let s = self.journal.start_upload(&self.owner, name)?;
-            let mut reader = open(())?;
+            let mut reader = source.open()?;
             let mut events = self.events.take();
             let mut report = |sent: u64| {
                 if let Some(handler) = events.as_mut() {
@@ -841,6 +958,56 @@ impl Client {
         })?;
         migration::parse_login_info(&content, &path)
     }
+}
+
+/// A file copied into the spool folder, not yet under its final name.
+struct Snapshot {
+    file: PartialFile,
+    size: u64,
+    sha256: String,
+}
+
+/// What a submission sends, before its name is known.
+enum Payload {
+    /// A snapshot and the spool folder it goes to.
+    Snapshot(PartialFile, PathBuf),
+    Memory(Vec<u8>),
+}
+
+/// What an upload reads from.
+enum Source {
+    Spool(PathBuf),
+    Memory(Vec<u8>),
+}
+
+impl Source {
+    fn open(&self) -> Result<Box<dyn Read + '_>> {
+        match self {
+            Source::Spool(path) => {
+                let file = File::open(path).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("cannot read the spool copy {}: {e}; submit the file again to make a new one", path.display()),
+                    )
+                    .with_source(e)
+                })?;
+                Ok(Box::new(file))
+            }
+            Source::Memory(bytes) => Ok(Box::new(bytes.as_slice())),
+        }
+    }
+}
+
+/// True when two looks at a file saw the same version of it: same file, size and modification time.
+fn same_version(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return false;
+        }
+    }
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
 struct HashingWriter<W: Write> {
