@@ -14,8 +14,8 @@
 //! ```text
 //!   Reserved ──> Uploading ──> Uploaded ──> Delivered (1) ──> Accepted (2) ──> Responded (3)
 //!      │             │  ▲          │  │          │                 │
-//!      │             └──┘ retry    │  └──> Overdue (no status 1/2 before the deadline; a late status
-//!      │           (same name)     │         moves it on)
+//!      │             └──┘ retry    │  └──> Overdue (no status 2 before the deadline, also when stuck at 1;
+//!      │           (same name)     │         a late status 2, 3 or 0 moves it on)
 //!      └─────────────┴─────────────┴──────────> Failed (status 0, or the upload gave up)
 //! ```
 //!
@@ -138,7 +138,7 @@ pub enum SubmissionState {
     Responded,
     /// Status 0, or the upload failed for good.
     Failed,
-    /// No status 1 or 2 before the deadline; a late status moves it on.
+    /// No status 2 before the deadline (none at all, or stuck at 1); a late 2, 3 or 0 moves it on.
     Overdue,
 }
 
@@ -595,20 +595,21 @@ impl Journal {
         })
     }
 
-    /// Marks every submission of `owner` whose deadline has passed without status 1 or 2 as Overdue and
-    /// returns the ones that just became overdue.
+    /// Marks every submission of `owner` whose deadline has passed without status 2 as Overdue (a file stuck
+    /// at status 1 counts: the gateway sends no status 0 when the backend does not process it) and returns
+    /// the ones that just became overdue. A heartbeat is done at status 1.
     pub fn mark_overdue(&self, owner: &str, now: i64) -> Result<Vec<Submission>> {
         self.write("check deadlines in", |tx| {
             let names: Vec<String> = {
                 let mut stmt = tx
                     .prepare(
                         "SELECT name FROM submissions WHERE owner = ?1 AND overdue_at IS NULL AND deadline_ms IS NOT NULL
-                         AND deadline_ms <= ?2 AND delivered_at IS NULL AND accepted_at IS NULL AND responded_at IS NULL
-                         AND failed_at IS NULL",
+                         AND deadline_ms <= ?2 AND accepted_at IS NULL AND responded_at IS NULL AND failed_at IS NULL
+                         AND NOT (service = ?3 AND delivered_at IS NOT NULL)",
                     )
                     .map_err(|e| journal_error(&self.path, "read", e))?;
                 let rows = stmt
-                    .query_map(params![owner, now], |row| row.get(0))
+                    .query_map(params![owner, now, crate::gateway::catalogue::HEARTBEAT_SERVICE], |row| row.get(0))
                     .map_err(|e| journal_error(&self.path, "read", e))?;
                 rows.collect::<rusqlite::Result<_>>().map_err(|e| journal_error(&self.path, "read", e))?
             };

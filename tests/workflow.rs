@@ -522,3 +522,31 @@ fn hex_sha256(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
 }
+
+#[test]
+fn a_submission_stuck_at_status_1_becomes_overdue() {
+    // The backend takes the file (status 1) but does not process it: no status 2, and no status 0 either.
+    let setup = start_with(|c| c.delays.accepted = Duration::from_secs(3600));
+    let mut config = setup.config("state");
+    let deadline = Duration::from_secs(2);
+    config.deadline = deadline;
+    let mut client = gateway::gateway::Client::connect(config).unwrap();
+    let s = client.submit(SERVICE, &setup.file("stuck.xml", 100), &SubmitOptions::default()).unwrap();
+    let uploaded = std::time::Instant::now();
+    let inbox = setup.path("inbox");
+    while client.journal().submission(client.username(), &s.name).unwrap().state != SubmissionState::Delivered {
+        assert!(uploaded.elapsed() < WAIT, "no status 1");
+        client.poll(&inbox, &PollOptions::default()).unwrap();
+        std::thread::sleep(EVERY);
+    }
+    std::thread::sleep(deadline.saturating_sub(uploaded.elapsed()) + Duration::from_millis(100));
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    let names: Vec<&str> = report.overdue.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, [s.name.as_str()]);
+    assert_eq!(client.journal().submission(client.username(), &s.name).unwrap().state, SubmissionState::Overdue);
+    // A heartbeat is done at status 1: it never becomes overdue.
+    let ping = client.ping(&inbox, WAIT).unwrap();
+    std::thread::sleep(deadline + Duration::from_millis(100));
+    assert!(client.poll(&inbox, &PollOptions::default()).unwrap().overdue.is_empty());
+    assert_eq!(client.journal().submission(client.username(), &ping.name).unwrap().state, SubmissionState::Delivered);
+}

@@ -631,7 +631,7 @@ impl Client {
         }
         report.overdue = self.journal.mark_overdue(&self.owner, journal::now_ms())?;
         for s in &report.overdue {
-            log::warn!("{} ({}) is overdue: no status 1 or 2 before its deadline", s.name, s.service);
+            log::warn!("{} ({}) is overdue: no status 2 (accepted) before its deadline", s.name, s.service);
         }
         Ok(report)
     }

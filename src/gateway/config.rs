@@ -15,7 +15,7 @@
 //! # username = "CVR_12345678_UID_9876543210"  # when the certificate's derived user name is wrong
 //! journal = "journal.sqlite"
 //! inbox = "inbox"
-//! deadline = "6h"                      # no status 1/2 by then -> Overdue
+//! deadline = "6h"                      # no status 2 by then -> Overdue
 //! connect_timeout = "30s"
 //! io_timeout = "2m"
 //! default_gateway = "new"              # new | legacy
