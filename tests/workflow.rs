@@ -550,3 +550,26 @@ fn a_submission_stuck_at_status_1_becomes_overdue() {
     assert!(client.poll(&inbox, &PollOptions::default()).unwrap().overdue.is_empty());
     assert_eq!(client.journal().submission(client.username(), &ping.name).unwrap().state, SubmissionState::Delivered);
 }
+
+#[test]
+fn an_unreadable_status_0_for_a_known_name_fails_the_submission() {
+    let setup = start();
+    let mut client = setup.client("state");
+    setup.sim.set_backend_available(false);
+    let s = client.submit(SERVICE, &setup.file("broken.xml", 100), &SubmitOptions::default()).unwrap();
+    let out = setup.sim.out_dir(&setup.client_files().username);
+    let status = format!("status_{SERVICE}_{}_0.xml", s.name);
+    std::fs::write(out.join(&status), "<status><file>cut off here").unwrap();
+    let inbox = setup.path("inbox");
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert_eq!(report.invalid.len(), 1, "still reported as a file that cannot be read");
+    assert_eq!(report.receipts.len(), 1);
+    assert_eq!(report.receipts[0].outcome, ReceiptOutcome::Applied { state: SubmissionState::Failed });
+    let failed = client.journal().submission(client.username(), &s.name).unwrap();
+    assert_eq!(failed.state, SubmissionState::Failed);
+    let error = failed.error.unwrap();
+    assert_eq!(error.code.as_deref(), Some("UNREADABLE_STATUS_FILE"));
+    assert!(error.resolution.unwrap().contains(&inbox.join(&status).display().to_string()));
+    assert_eq!(std::fs::read_to_string(inbox.join(&status)).unwrap(), "<status><file>cut off here", "the file is kept");
+    assert_eq!(failed.receipts, [status]);
+}

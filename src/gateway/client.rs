@@ -777,6 +777,10 @@ impl Client {
                     }
                     Err(e) => {
                         log::warn!("{e}");
+                        if let Some(received) = self.unreadable_status_0(gateway, &entry.name, &fetched.local_path, &e, download_id)? {
+                            delete = true;
+                            report.receipts.push(received);
+                        }
                         report.invalid.push((entry.name.clone(), fetched.local_path.clone(), e.message().to_string()));
                     }
                 }
@@ -804,6 +808,48 @@ impl Client {
             self.emit(Event::DeletedRemote { remote_name: name });
         }
         Ok(())
+    }
+
+    /// A status 0 file whose content cannot be read still says, by its name `status_<service>_<name>_0.xml`,
+    /// that the gateway refused `name`: when that is one of this journal's submissions, it fails (with the
+    /// reason and where the file is kept) instead of waiting for a status that will never come.
+    fn unreadable_status_0(
+        &mut self,
+        gateway: GatewayChoice,
+        status_file: &str,
+        local_path: &Path,
+        error: &Error,
+        download_id: Option<i64>,
+    ) -> Result<Option<ReceivedReceipt>> {
+        let Some((middle, StatusCode::Error)) = receipt::status_name_parts(status_file) else { return Ok(None) };
+        let submission = self
+            .journal
+            .submissions(Some(&self.owner))?
+            .into_iter()
+            .find(|s| middle.strip_prefix(s.service.as_str()).and_then(|rest| rest.strip_prefix('_')) == Some(s.name.as_str()));
+        let Some(submission) = submission else { return Ok(None) };
+        let parsed = Receipt {
+            status_file: status_file.to_string(),
+            service: submission.service.clone(),
+            transaction_id: submission.name.clone(),
+            code: StatusCode::Error,
+            skat_transaction_id: None,
+            timestamp: None,
+            status_text: None,
+            remote_path: None,
+            response_files: Vec::new(),
+            errors: vec![receipt::ReceiptError {
+                code: Some("UNREADABLE_STATUS_FILE".into()),
+                message: Some(format!("the gateway sent status 0 for {}, in a file that cannot be read: {}", submission.name, error.message())),
+                resolution: Some(format!(
+                    "the file is kept in {}: read it, and ask the agency what it means before sending the declaration again                      under a new name",
+                    local_path.display()
+                )),
+            }],
+        };
+        let outcome = self.journal.apply_receipt(&self.owner, &parsed, download_id)?;
+        self.emit(Event::Receipt { status_file: status_file.to_string(), transaction_id: submission.name.clone(), code: 0 });
+        Ok(Some(ReceivedReceipt { gateway, receipt: parsed, outcome, local_path: local_path.to_path_buf() }))
     }
 
     fn is_linked_response(&self, remote_name: &str) -> Result<bool> {

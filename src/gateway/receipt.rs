@@ -134,6 +134,11 @@ pub fn is_status_file_name(name: &str) -> bool {
     split_status_name(name).is_some()
 }
 
+/// What a status file's name alone says: `<service>_<filename>` (ambiguous where they split) and the code.
+pub fn status_name_parts(name: &str) -> Option<(&str, StatusCode)> {
+    split_status_name(name).map(|n| (n.middle, n.code))
+}
+
 struct StatusName<'a> {
     /// `<service>_<filename>`
     middle: &'a str,
