@@ -573,3 +573,27 @@ fn an_unreadable_status_0_for_a_known_name_fails_the_submission() {
     assert_eq!(std::fs::read_to_string(inbox.join(&status)).unwrap(), "<status><file>cut off here", "the file is kept");
     assert_eq!(failed.receipts, [status]);
 }
+
+#[test]
+fn another_journals_response_file_is_left_in_out_and_reported() {
+    // One certificate, two systems with their own journals: A submits, B polls first.
+    let setup = start();
+    let mut a = setup.client("a");
+    let mut b = setup.client("b");
+    let s = a.submit(SERVICE, &setup.file("mine.xml", 100), &SubmitOptions::default()).unwrap();
+    wait_for_out(&setup, 4);
+    let report = b.poll(&setup.path("b-inbox"), &PollOptions::default()).unwrap();
+    assert_eq!(report.unknown.len(), 3, "A's status files");
+    let response = a.journal().submission(a.username(), &s.name).unwrap().response_files;
+    assert!(response.is_empty(), "A has not polled yet");
+    assert_eq!(report.unknown_files.len(), 1, "{:?}", report.files);
+    assert!(!report.unknown_files[0].deleted_remote);
+    assert_eq!(setup.out().len(), 4, "everything left for A: {:?}", setup.out());
+
+    // A then gets all four, its response file included, and clears out.
+    a.poll(&setup.path("a-inbox"), &PollOptions::default()).unwrap();
+    let s = a.journal().submission(a.username(), &s.name).unwrap();
+    assert_eq!(s.state, SubmissionState::Responded);
+    assert_eq!(s.response_files, [report.unknown_files[0].remote_name.clone()]);
+    assert!(setup.out().is_empty(), "{:?}", setup.out());
+}

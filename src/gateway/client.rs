@@ -109,6 +109,9 @@ pub struct PollReport {
     pub receipts: Vec<ReceivedReceipt>,
     /// Status files naming submissions this journal does not know: kept (locally and in `out`) and reported.
     pub unknown: Vec<ReceivedReceipt>,
+    /// Other files (not status files) that are no response of this journal's submissions: another system
+    /// sharing the certificate may be waiting for them, so they are kept in `out` (unless `delete_unknown`).
+    pub unknown_files: Vec<FetchedFile>,
     /// Files named like status files that could not be understood: (remote name, local copy, why).
     pub invalid: Vec<(String, PathBuf, String)>,
     /// Submissions that passed their deadline during this poll.
@@ -646,6 +649,7 @@ impl Client {
             total.files.extend(report.files);
             total.receipts.extend(report.receipts);
             total.unknown.extend(report.unknown);
+            total.unknown_files.extend(report.unknown_files);
             total.invalid.extend(report.invalid);
             total.overdue.extend(report.overdue);
             if self.pending()?.is_empty() || Instant::now() >= deadline {
@@ -784,8 +788,18 @@ impl Client {
                         report.invalid.push((entry.name.clone(), fetched.local_path.clone(), e.message().to_string()));
                     }
                 }
+            } else if self.is_linked_response(&entry.name)? {
+                delete = true;
             } else {
-                delete = self.is_linked_response(&entry.name)? || options.delete_unknown;
+                log::warn!(
+                    "{}: no status file of this journal names it as a response (another system may share the \
+                     certificate); copied to {}, {}",
+                    entry.name,
+                    fetched.local_path.display(),
+                    if options.delete_unknown { "deleted in out (--delete-unknown)" } else { "left in out" }
+                );
+                delete = options.delete_unknown;
+                report.unknown_files.push(fetched.clone());
             }
             if delete && !options.keep_remote {
                 deletable.push((entry.name.clone(), download_id));

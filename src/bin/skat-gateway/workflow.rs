@@ -234,6 +234,10 @@ fn print_poll(report: &PollReport, inbox: &Path) {
     for r in &report.unknown {
         println!("unknown  {}  (status {} for a name this journal never sent; left in out)", r.receipt.status_file, r.receipt.code.as_digit());
     }
+    for f in &report.unknown_files {
+        let kept = if f.deleted_remote { "deleted in out" } else { "left in out" };
+        println!("unknown  {}  (a file for no submission of this journal; copy in {}; {kept})", f.remote_name, f.local_path.display());
+    }
     for (name, local, why) in &report.invalid {
         println!("invalid  {name}  (copy in {}): {why}", local.display());
     }
