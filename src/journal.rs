@@ -270,6 +270,20 @@ pub struct PollLock {
     _file: std::fs::File,
 }
 
+/// Plain words, for people: "now Delivered", "already recorded", ...
+impl std::fmt::Display for ReceiptOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiptOutcome::Applied { state } => write!(f, "now {state}"),
+            ReceiptOutcome::ReuseAfterRetryIgnored { state } => {
+                write!(f, "name-reuse refusal of a retry ignored (an earlier attempt landed); still {state}")
+            }
+            ReceiptOutcome::UnknownName => f.write_str("for a name this journal never sent"),
+            ReceiptOutcome::AlreadyRecorded => f.write_str("already recorded"),
+        }
+    }
+}
+
 /// The journal. `Send` and `Sync`: one connection behind a mutex; open one per process or share it.
 pub struct Journal {
     path: PathBuf,

@@ -184,7 +184,10 @@ fn status_and_login_info_through_the_cli() {
     let out = cli(&config).args(["submit", "--service", SERVICE, "--name", "cli-name-1.xml"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(9), "a reused name exits with 9");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cli-name-1.xml"));
-    run(cli(&config).args(["poll", "--wait", "30s", "--interval", "100ms"]));
+    let polled = String::from_utf8_lossy(&run(cli(&config).args(["poll", "--wait", "30s", "--interval", "100ms"])).stdout).into_owned();
+    // Plain words, no Rust debug text such as `Applied { state: Responded }`.
+    assert!(polled.contains("cli-name-1.xml  now Responded"), "{polled}");
+    assert!(!polled.contains('{') && !polled.contains("Applied"), "{polled}");
     let text = String::from_utf8_lossy(&run(cli(&config).args(["status", "cli-name-1.xml"])).stdout).into_owned();
     assert!(text.contains("Responded") && text.contains("status_"), "{text}");
     let out = cli(&config).args(["status", "nope.xml"]).output().unwrap();

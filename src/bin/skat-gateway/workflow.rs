@@ -61,6 +61,7 @@ pub struct PollArgs {
     /// The folder to fetch into (default: the profile's inbox).
     #[arg(long, value_name = "DIR")]
     inbox: Option<PathBuf>,
+    /// Print the poll report as JSON: files fetched, receipts, unknown and invalid files, overdue submissions.
     #[arg(long)]
     json: bool,
 }
@@ -72,6 +73,7 @@ pub struct StatusArgs {
     /// The journal file (default: the profile's).
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// Print the submissions as JSON (the journal records).
     #[arg(long)]
     json: bool,
 }
@@ -81,6 +83,7 @@ pub struct ServicesArgs {
     /// Ask the legacy gateway instead of the new one.
     #[arg(long)]
     legacy: bool,
+    /// Print the services as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -90,6 +93,7 @@ pub struct PingArgs {
     /// How long to wait for the heartbeat's status 1.
     #[arg(long, value_name = "DURATION", default_value = "2m")]
     timeout: String,
+    /// Print the heartbeat's name, receipt and round trip as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -229,7 +233,7 @@ fn print_poll(report: &PollReport, inbox: &Path) {
             .first_error()
             .map(|e| format!("  {} {}", e.code.as_deref().unwrap_or(""), e.message.as_deref().unwrap_or("")))
             .unwrap_or_default();
-        println!("status {}  {}  {:?}{error}", r.receipt.code.as_digit(), r.receipt.transaction_id, r.outcome);
+        println!("status {}  {}  {}{error}", r.receipt.code.as_digit(), r.receipt.transaction_id, r.outcome);
     }
     for r in &report.unknown {
         println!("unknown  {}  (status {} for a name this journal never sent; left in out)", r.receipt.status_file, r.receipt.code.as_digit());
