@@ -3,7 +3,7 @@
 mod workflow_support;
 
 use gateway::gateway::client::{PollOptions, SubmitOptions};
-use gateway::gateway::{Event, GatewayChoice, StatusCode};
+use gateway::gateway::{Event, GatewayChoice, StatusCode, Submitted};
 use gateway::journal::{ReceiptOutcome, SubmissionState};
 use gateway::sim::{ClientSpec, Fault};
 use gateway::ErrorKind;
@@ -74,14 +74,14 @@ fn a_reused_name_is_refused_locally_and_by_the_gateway() {
     let setup = start();
     let mut client = setup.client("state");
     let file = setup.file("a.xml", 100);
-    let named = SubmitOptions { name: Some("fixed-name-1.xml".into()), prefix: None };
+    let named = SubmitOptions { name: Some("fixed-name-1.xml".into()), again: true, ..SubmitOptions::default() };
     client.submit(SERVICE, &file, &named).unwrap();
     let err = client.submit(SERVICE, &file, &named).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FilenameReused);
     assert!(err.message().contains("fixed-name-1.xml"), "{}", err.message());
     assert_eq!(setup.received(SERVICE), ["fixed-name-1.xml"], "the second attempt never left the machine");
 
-    let err = client.submit(SERVICE, &file, &SubmitOptions { name: Some("bad name.xml".into()), prefix: None }).unwrap_err();
+    let err = client.submit(SERVICE, &file, &SubmitOptions { name: Some("bad name.xml".into()), ..SubmitOptions::default() }).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidFilename);
 
     // Another journal (another system, or the local check bypassed) sends the same name: the gateway
@@ -596,4 +596,31 @@ fn another_journals_response_file_is_left_in_out_and_reported() {
     assert_eq!(s.state, SubmissionState::Responded);
     assert_eq!(s.response_files, [report.unknown_files[0].remote_name.clone()]);
     assert!(setup.out().is_empty(), "{:?}", setup.out());
+}
+
+#[test]
+fn the_same_content_is_not_sent_twice_unless_asked() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let file = setup.file("nightly.xml", 5_000);
+    let first = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap();
+
+    // Re-running the same submit (after a crash, say) finds the content at the gateway already.
+    let again = client.submit_file(SERVICE, &file, &SubmitOptions::default()).unwrap();
+    match &again {
+        Submitted::AlreadySubmitted(s) => assert_eq!((s.name.as_str(), s.state), (first.name.as_str(), SubmissionState::Uploaded)),
+        other => panic!("sent again: {other:?}"),
+    }
+    // Under another file name too: it is the content that counts.
+    let copy = setup.path("copy-of-nightly.xml");
+    std::fs::copy(&file, &copy).unwrap();
+    assert!(matches!(client.submit_file(SERVICE, &copy, &SubmitOptions::default()).unwrap(), Submitted::AlreadySubmitted(_)));
+    assert_eq!(setup.received(SERVICE), [first.name.as_str()]);
+    assert!(spool_files(&setup).is_empty(), "the skipped snapshots are gone");
+
+    // `again` sends it anyway, under a new name.
+    let forced = client.submit_file(SERVICE, &file, &SubmitOptions { again: true, ..SubmitOptions::default() }).unwrap();
+    let Submitted::Sent(forced) = forced else { panic!("{forced:?}") };
+    assert_ne!(forced.name, first.name);
+    assert_eq!(setup.received(SERVICE).len(), 2);
 }

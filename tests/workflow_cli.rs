@@ -181,7 +181,7 @@ fn status_and_login_info_through_the_cli() {
     let config = write_config(&setup, "state");
     let file = setup.file("x.xml", 100);
     run(cli(&config).args(["submit", "--service", SERVICE, "--name", "cli-name-1.xml"]).arg(&file));
-    let out = cli(&config).args(["submit", "--service", SERVICE, "--name", "cli-name-1.xml"]).arg(&file).output().unwrap();
+    let out = cli(&config).args(["submit", "--again", "--service", SERVICE, "--name", "cli-name-1.xml"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(9), "a reused name exits with 9");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cli-name-1.xml"));
     let polled = String::from_utf8_lossy(&run(cli(&config).args(["poll", "--wait", "30s", "--interval", "100ms"])).stdout).into_owned();
@@ -260,4 +260,24 @@ fn a_setting_in_the_environment_that_is_not_utf8_is_an_error_not_ignored() {
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SKAT_GATEWAY_INBOX is not valid UTF-8"));
     assert!(!setup.path("state/inbox").exists(), "nothing polled into the profile's inbox instead");
+}
+
+#[test]
+fn the_same_submit_run_again_sends_nothing_twice() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let files = [setup.file("night-1.xml", 300), setup.file("night-2.xml", 400)];
+    run(cli(&config).args(["submit", "--service", SERVICE]).args(&files));
+    let out = run(cli(&config).args(["submit", "--service", SERVICE]).args(&files));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<String> = status_json(&config).iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for (file, name) in files.iter().zip(&names) {
+        let line = format!("{}: already submitted as {name}, state Uploaded; --again sends it anyway", file.display());
+        assert!(text.contains(&line), "{text}");
+    }
+    assert_eq!(setup.received(SERVICE), names);
+    // --again sends them anyway.
+    run(cli(&config).args(["submit", "--again", "--service", SERVICE]).args(&files));
+    assert_eq!(setup.received(SERVICE).len(), 4);
 }

@@ -68,6 +68,33 @@ pub struct SubmitOptions {
     pub name: Option<String>,
     /// A readable prefix for a generated name (default: the file's own name).
     pub prefix: Option<String>,
+    /// Send a file even if the same content was submitted to the same service before and did not fail (see
+    /// [`Client::submit_file`]).
+    pub again: bool,
+}
+
+/// What [`Client::submit_file`] did with a file.
+#[derive(Clone, Debug, Serialize)]
+pub enum Submitted {
+    /// The file was uploaded (or an interrupted upload of it finished) as this submission.
+    Sent(Submission),
+    /// The same content went to the same service before, as this submission, which has not failed: nothing
+    /// was sent.
+    AlreadySubmitted(Submission),
+}
+
+impl Submitted {
+    pub fn submission(&self) -> &Submission {
+        match self {
+            Submitted::Sent(s) | Submitted::AlreadySubmitted(s) => s,
+        }
+    }
+
+    pub fn into_submission(self) -> Submission {
+        match self {
+            Submitted::Sent(s) | Submitted::AlreadySubmitted(s) => s,
+        }
+    }
 }
 
 /// How to poll.
@@ -359,8 +386,23 @@ impl Client {
     ///
     /// Submitting the same file to the same service again after an interrupted upload (a crash, a kill, a
     /// network failure that outlasted the retries) resumes that submission under its name.
+    ///
+    /// A file whose content was submitted to the same service before is not sent again; this returns the
+    /// earlier submission instead (see [`Client::submit_file`], which tells the two apart).
     pub fn submit(&mut self, service: &str, file: &Path, options: &SubmitOptions) -> Result<Submission> {
+        self.submit_file(service, file, options).map(Submitted::into_submission)
+    }
+
+    /// As [`Client::submit`], saying whether the file was sent. The rule for "already submitted", which makes
+    /// re-running the same command after a crash safe: a submission of this certificate to the same service
+    /// with the same SHA-256 whose upload completed and which has not failed (status 0 or a refused upload)
+    /// means the gateway has this content; unless `options.again`, nothing is sent. Failed (rejected)
+    /// submissions may be sent again as they are. An unfinished upload of the same content is resumed instead.
+    pub fn submit_file(&mut self, service: &str, file: &Path, options: &SubmitOptions) -> Result<Submitted> {
         let service = Service::named(service)?;
+        if let Some(name) = &options.name {
+            names::validate(name)?;
+        }
         let local = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let spool = self.spool_folder()?;
         let removed = durable::remove_abandoned_partials(&spool, ABANDONED_DOWNLOAD_AGE);
@@ -369,7 +411,15 @@ impl Client {
         }
         let snapshot = self.snapshot(file, &spool)?;
         let (size, sha256) = (snapshot.size, snapshot.sha256.clone());
-        self.submit_from(service, Some(local), size, sha256, options, Payload::Snapshot(snapshot.file, spool), file.file_name().map(Path::new))
+        if !options.again {
+            if let Some(earlier) = self.journal.completed_uploads(&self.owner, &service.name, &sha256)?.pop() {
+                log::info!("{}: already submitted as {}, state {}; not sent again", file.display(), earlier.name, earlier.state);
+                // Dropping the snapshot removes it.
+                return Ok(Submitted::AlreadySubmitted(earlier));
+            }
+        }
+        let payload = Payload::Snapshot(snapshot.file, spool);
+        self.submit_from(service, Some(local), size, sha256, options, payload, file.file_name().map(Path::new)).map(Submitted::Sent)
     }
 
     /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name.
@@ -957,7 +1007,7 @@ impl Client {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<heartbeat><sent>{stamp}</sent><client>skat-gateway {}</client></heartbeat>\n",
             env!("CARGO_PKG_VERSION")
         );
-        let options = SubmitOptions { name: None, prefix: Some("ping".into()) };
+        let options = SubmitOptions { prefix: Some("ping".into()), ..SubmitOptions::default() };
         let submission = self.submit_bytes(HEARTBEAT_SERVICE, body.as_bytes(), "xml", &options)?;
         let name = submission.name.clone();
         let gateway = self.config.route(HEARTBEAT_SERVICE);

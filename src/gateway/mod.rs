@@ -10,4 +10,4 @@ pub mod receipt;
 pub use catalogue::{Service, System, TransferType, HEARTBEAT_SERVICE};
 pub use config::{Config, ConfigFile, GatewayAddress, GatewayChoice};
 pub use receipt::{Receipt, ReceiptError, StatusCode};
-pub use client::{Client, Event, PollOptions, PollReport, SubmitOptions};
+pub use client::{Client, Event, PollOptions, PollReport, SubmitOptions, Submitted};

@@ -168,7 +168,8 @@ fn run_against(sim: &SimHandle, out: &mut dyn Write) -> Result<()> {
 
     // 7. Reuse
     writeln!(out, "7. Reuse      submitting again under the name {name} ...").map_err(io)?;
-    let again = SubmitOptions { name: Some(name.clone()), prefix: None };
+    // `again`: the same content would otherwise be recognised as submitted already and not sent at all.
+    let again = SubmitOptions { name: Some(name.clone()), again: true, ..SubmitOptions::default() };
     match client.submit(SERVICE, &declaration, &again) {
         Err(e) if e.kind() == ErrorKind::FilenameReused => {
             writeln!(out, "   refused locally, nothing sent: {e}").map_err(io)?;

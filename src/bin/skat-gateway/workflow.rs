@@ -1,6 +1,6 @@
 //! `skat-gateway submit | poll | status | services | ping | login-info`: the submission workflow. Glue only.
 
-use gateway::gateway::client::{PollOptions, SubmitOptions};
+use gateway::gateway::client::{PollOptions, SubmitOptions, Submitted};
 use gateway::gateway::config::parse_duration;
 use gateway::gateway::{Client, Config, Event, GatewayChoice, PollReport};
 use gateway::journal::{format_ms, Journal, Submission, SubmissionState};
@@ -38,6 +38,10 @@ pub struct SubmitArgs {
     /// Use this filename (transaction id) instead of a generated one; only with a single file.
     #[arg(long)]
     name: Option<String>,
+    /// Send a file even if the same content was already submitted to this service and did not fail (by
+    /// default such a file is skipped, so re-running a command after a crash sends nothing twice).
+    #[arg(long)]
+    again: bool,
     /// Print the submissions as JSON.
     #[arg(long)]
     json: bool,
@@ -153,14 +157,20 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
     let config = profile.load()?;
     let mut client = Client::connect(config)?;
     attach_progress(&mut client);
-    let options = SubmitOptions { name: args.name.clone(), prefix: None };
+    let options = SubmitOptions { name: args.name.clone(), prefix: None, again: args.again };
     let mut done = Vec::new();
     let mut first_error = None;
     for file in &args.files {
-        match client.submit(&args.service, file, &options) {
-            Ok(s) => {
+        match client.submit_file(&args.service, file, &options) {
+            Ok(Submitted::Sent(s)) => {
                 if !args.json {
                     println!("{}  {}  {}  {}", s.name, s.state, s.service, file.display());
+                }
+                done.push(s);
+            }
+            Ok(Submitted::AlreadySubmitted(s)) => {
+                if !args.json {
+                    println!("{}: already submitted as {}, state {}; --again sends it anyway", file.display(), s.name, s.state);
                 }
                 done.push(s);
             }
