@@ -281,3 +281,44 @@ fn the_same_submit_run_again_sends_nothing_twice() {
     run(cli(&config).args(["submit", "--again", "--service", SERVICE]).args(&files));
     assert_eq!(setup.received(SERVICE).len(), 4);
 }
+
+#[test]
+fn an_upload_with_a_chosen_name_killed_midway_is_resumed_by_the_same_command() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let file = setup.file("named.xml", 40 * 1024 * 1024);
+    let incoming = setup.sim.dir().join("users").join(&setup.client_files().username).join(".gateway/incoming");
+    let command = |c: &mut Command| c.args(["submit", "--service", SERVICE, "--name", "chosen-name-7.xml"]).arg(&file).output();
+
+    let mut child = cli(&config)
+        .args(["submit", "--service", SERVICE, "--name", "chosen-name-7.xml"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut partial = 0;
+    while partial < 2 * 1024 * 1024 && started.elapsed() < Duration::from_secs(60) {
+        partial = std::fs::read_dir(&incoming)
+            .map(|d| d.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).max().unwrap_or(0))
+            .unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(partial >= 2 * 1024 * 1024, "the upload never got going");
+    assert_eq!(status_json(&config)[0]["state"], "Uploading");
+
+    let out = command(&mut cli(&config)).unwrap();
+    assert!(out.status.success(), "the same command resumes: {}", String::from_utf8_lossy(&out.stderr));
+    let after = status_json(&config);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!((after[0]["name"].as_str(), after[0]["state"].as_str()), (Some("chosen-name-7.xml"), Some("Uploaded")));
+    assert_eq!(setup.received(SERVICE), ["chosen-name-7.xml"]);
+
+    // Other content under that name is still refused.
+    let other = setup.file("other.xml", 100);
+    let out = cli(&config).args(["submit", "--service", SERVICE, "--name", "chosen-name-7.xml"]).arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
+}

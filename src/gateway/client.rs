@@ -507,9 +507,18 @@ impl Client {
         name_hint: Option<&Path>,
     ) -> Result<Submission> {
         let gateway = self.config.route(&service.name);
+        let mut resumed = None;
         if let Some(name) = &options.name {
             names::validate(name)?;
-            if self.journal.name_used(&self.owner, name)? {
+            // The same name, service and content as an upload that never finished: the same command run again
+            // after a kill. Resume it; refusing would push the user to a new name, a duplicate if it landed.
+            let unfinished = self.journal.submission(&self.owner, name).ok().filter(|s| {
+                s.service == service.name && s.sha256.as_deref() == Some(sha256.as_str()) && s.state.is_unfinished_upload()
+                    && s.failed_at.is_none()
+            });
+            if unfinished.is_some() {
+                resumed = unfinished;
+            } else if self.journal.name_used(&self.owner, name)? {
                 return Err(Error::new(
                     ErrorKind::FilenameReused,
                     format!(
@@ -523,10 +532,9 @@ impl Client {
         }
         self.check_service(&service, gateway)?;
 
-        let resumed = match &options.name {
-            Some(_) => None,
-            None => self.journal.unfinished_uploads(&self.owner, &service.name, &sha256)?.into_iter().next(),
-        };
+        if resumed.is_none() && options.name.is_none() {
+            resumed = self.journal.unfinished_uploads(&self.owner, &service.name, &sha256)?.into_iter().next();
+        }
         let spool_path = |name: &str| match &payload {
             Payload::Snapshot(_, folder) => Some(folder.join(name)),
             Payload::Memory(_) => None,
