@@ -322,3 +322,23 @@ fn an_upload_with_a_chosen_name_killed_midway_is_resumed_by_the_same_command() {
     let out = cli(&config).args(["submit", "--service", SERVICE, "--name", "chosen-name-7.xml"]).arg(&other).output().unwrap();
     assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_submit_error_is_printed_once() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let missing = setup.path("missing.xml");
+    let out = cli(&config).args(["submit", "--service", SERVICE]).arg(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("missing.xml").count(), 1, "once, with the file named: {err}");
+
+    // Several files: each failure as it happens, then a count (not the same error again).
+    let good = setup.file("good.xml", 200);
+    let out = cli(&config).args(["submit", "--service", SERVICE]).arg(&missing).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(11));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("missing.xml").count(), 1, "{err}");
+    assert!(err.contains("1 of 2 files were not submitted"), "{err}");
+    assert_eq!(setup.received(SERVICE).len(), 1);
+}

@@ -160,6 +160,7 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
     let options = SubmitOptions { name: args.name.clone(), prefix: None, again: args.again };
     let mut done = Vec::new();
     let mut first_error = None;
+    let mut failed = 0;
     for file in &args.files {
         match client.submit_file(&args.service, file, &options) {
             Ok(Submitted::Sent(s)) => {
@@ -175,7 +176,13 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
                 done.push(s);
             }
             Err(e) => {
-                eprintln!("error: {}: {e}", file.display());
+                // With several files each failure is reported as it happens and the end sums up; a single
+                // file's error is the final error itself, printed once by main.
+                let e = if e.message().contains(&file.display().to_string()) { e } else { e.context(file.display()) };
+                if args.files.len() > 1 {
+                    eprintln!("error: {e}");
+                }
+                failed += 1;
                 first_error.get_or_insert(e);
             }
         }
@@ -185,6 +192,10 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
     }
     let _ = client.close();
     match first_error {
+        Some(e) if args.files.len() > 1 => Err(Error::new(
+            e.kind(),
+            format!("{failed} of {} files were not submitted (see above); the others were", args.files.len()),
+        )),
         Some(e) => Err(e),
         None => Ok(()),
     }
