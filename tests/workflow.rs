@@ -624,3 +624,21 @@ fn the_same_content_is_not_sent_twice_unless_asked() {
     assert_ne!(forced.name, first.name);
     assert_eq!(setup.received(SERVICE).len(), 2);
 }
+
+#[test]
+fn an_empty_file_is_refused_unless_allowed() {
+    let setup = start();
+    let mut client = setup.client("state");
+    let empty = setup.path("empty.xml");
+    std::fs::write(&empty, b"").unwrap();
+    let err = client.submit(SERVICE, &empty, &SubmitOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.message().contains("empty.xml is empty") && err.message().contains("--allow-empty"), "{}", err.message());
+    assert!(setup.received(SERVICE).is_empty());
+    assert!(client.journal().submissions(None).unwrap().is_empty());
+    assert!(spool_files(&setup).is_empty());
+
+    let s = client.submit(SERVICE, &empty, &SubmitOptions { allow_empty: true, ..SubmitOptions::default() }).unwrap();
+    assert_eq!(s.size, Some(0));
+    assert_eq!(setup.received(SERVICE), [s.name.as_str()]);
+}

@@ -342,3 +342,17 @@ fn a_submit_error_is_printed_once() {
     assert!(err.contains("1 of 2 files were not submitted"), "{err}");
     assert_eq!(setup.received(SERVICE).len(), 1);
 }
+
+#[test]
+fn the_cli_refuses_an_empty_file_unless_allow_empty() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let empty = setup.path("half-written.xml");
+    std::fs::write(&empty, b"").unwrap();
+    let out = cli(&config).args(["submit", "--service", SERVICE]).arg(&empty).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-empty"));
+    assert!(setup.received(SERVICE).is_empty());
+    run(cli(&config).args(["submit", "--allow-empty", "--service", SERVICE]).arg(&empty));
+    assert_eq!(setup.received(SERVICE).len(), 1);
+}

@@ -71,6 +71,8 @@ pub struct SubmitOptions {
     /// Send a file even if the same content was submitted to the same service before and did not fail (see
     /// [`Client::submit_file`]).
     pub again: bool,
+    /// Send an empty file (refused by default: an empty declaration is almost always a half-written export).
+    pub allow_empty: bool,
 }
 
 /// What [`Client::submit_file`] did with a file.
@@ -411,6 +413,16 @@ impl Client {
         }
         let snapshot = self.snapshot(file, &spool)?;
         let (size, sha256) = (snapshot.size, snapshot.sha256.clone());
+        if size == 0 && !options.allow_empty {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{} is empty, which for a declaration almost always means a half-written export; nothing was sent. \
+                     Submit it once it is complete, or give --allow-empty (SubmitOptions::allow_empty) if empty is meant",
+                    file.display()
+                ),
+            ));
+        }
         if !options.again {
             if let Some(earlier) = self.journal.completed_uploads(&self.owner, &service.name, &sha256)?.pop() {
                 log::info!("{}: already submitted as {}, state {}; not sent again", file.display(), earlier.name, earlier.state);

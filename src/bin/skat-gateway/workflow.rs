@@ -42,6 +42,9 @@ pub struct SubmitArgs {
     /// default such a file is skipped, so re-running a command after a crash sends nothing twice).
     #[arg(long)]
     again: bool,
+    /// Submit empty files too (refused by default: an empty declaration is almost always a half-written export).
+    #[arg(long)]
+    allow_empty: bool,
     /// Print the submissions as JSON.
     #[arg(long)]
     json: bool,
@@ -157,7 +160,7 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
     let config = profile.load()?;
     let mut client = Client::connect(config)?;
     attach_progress(&mut client);
-    let options = SubmitOptions { name: args.name.clone(), prefix: None, again: args.again };
+    let options = SubmitOptions { name: args.name.clone(), prefix: None, again: args.again, allow_empty: args.allow_empty };
     let mut done = Vec::new();
     let mut first_error = None;
     let mut failed = 0;
