@@ -17,6 +17,9 @@
 //!      │             └──┘ retry    │  └──> Overdue (no status 2 before the deadline, also when stuck at 1;
 //!      │           (same name)     │         a late status 2, 3 or 0 moves it on)
 //!      └─────────────┴─────────────┴──────────> Failed (status 0, or the upload gave up)
+//!
+//!   Uploaded, Delivered, Accepted, Overdue ──> Closed (by the user: nothing more is waited for; a late
+//!                                                      status 3 or 0 is still recorded and wins)
 //! ```
 //!
 //! The state is derived from the facts recorded (which status codes arrived, whether the upload finished,
@@ -35,7 +38,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] brings a file one version further.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -119,6 +122,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE submissions ADD COLUMN spool_path TEXT;
     CREATE INDEX submissions_content ON submissions (owner, service, sha256);
     "#,
+    // 2 -> 3: a submission the user closed (it waited for a status that will not come), and why.
+    r#"
+    ALTER TABLE submissions ADD COLUMN closed_at INTEGER;
+    ALTER TABLE submissions ADD COLUMN close_reason TEXT;
+    "#,
 ];
 
 /// Where a submission stands. See the module documentation for the transitions.
@@ -140,6 +148,9 @@ pub enum SubmissionState {
     Failed,
     /// No status 2 before the deadline (none at all, or stuck at 1); a late 2, 3 or 0 moves it on.
     Overdue,
+    /// Closed by the user (`skat-gateway status NAME --close`): nothing more is waited for. A late status 3
+    /// or 0 is still recorded and wins.
+    Closed,
 }
 
 impl SubmissionState {
@@ -153,6 +164,7 @@ impl SubmissionState {
             SubmissionState::Responded => "Responded",
             SubmissionState::Failed => "Failed",
             SubmissionState::Overdue => "Overdue",
+            SubmissionState::Closed => "Closed",
         }
     }
 
@@ -166,14 +178,15 @@ impl SubmissionState {
             SubmissionState::Responded,
             SubmissionState::Failed,
             SubmissionState::Overdue,
+            SubmissionState::Closed,
         ]
         .into_iter()
         .find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
 
-    /// True when nothing more is expected (status 3 or a failure).
+    /// True when nothing more is expected (status 3, a failure, or closed by the user).
     pub fn is_final(self) -> bool {
-        matches!(self, SubmissionState::Responded | SubmissionState::Failed)
+        matches!(self, SubmissionState::Responded | SubmissionState::Failed | SubmissionState::Closed)
     }
 
     /// True when the file has not fully reached the gateway yet.
@@ -220,6 +233,9 @@ pub struct Submission {
     pub response_files: Vec<String>,
     /// Status files received for this submission, oldest first.
     pub receipts: Vec<String>,
+    /// When the user closed it (see [`Journal::close`]), and why.
+    pub closed_at: Option<i64>,
+    pub close_reason: Option<String>,
 }
 
 /// What to record for a new submission.
@@ -312,7 +328,8 @@ pub fn format_ms(ms: i64) -> String {
 
 const SUBMISSION_COLUMNS: &str = "owner, name, service, gateway, local_path, size, sha256, state, attempts, \
     created_at, updated_at, upload_started_at, uploaded_at, delivered_at, accepted_at, responded_at, failed_at, \
-    overdue_at, deadline_ms, skat_transaction_id, error_code, error_message, error_resolution, spool_path";
+    overdue_at, deadline_ms, skat_transaction_id, error_code, error_message, error_resolution, spool_path, \
+    closed_at, close_reason";
 
 impl Journal {
     /// Opens (creating if needed) the journal at `path`, migrating an older schema.
@@ -619,7 +636,7 @@ impl Journal {
                     .prepare(
                         "SELECT name FROM submissions WHERE owner = ?1 AND overdue_at IS NULL AND deadline_ms IS NOT NULL
                          AND deadline_ms <= ?2 AND accepted_at IS NULL AND responded_at IS NULL AND failed_at IS NULL
-                         AND NOT (service = ?3 AND delivered_at IS NOT NULL)",
+                         AND closed_at IS NULL AND NOT (service = ?3 AND delivered_at IS NOT NULL)",
                     )
                     .map_err(|e| journal_error(&self.path, "read", e))?;
                 let rows = stmt
@@ -637,6 +654,33 @@ impl Journal {
                 overdue.push(s);
             }
             Ok(overdue)
+        })
+    }
+
+    /// Closes a submission that waits for a status which will not come (typically Overdue, after asking the
+    /// agency): it becomes Closed, a final state, so `poll` stops reporting it. The time and `reason` are kept.
+    /// Only a submission whose file reached the gateway can be closed; one whose upload never finished is
+    /// finished by submitting the same file again.
+    pub fn close(&self, owner: &str, name: &str, reason: Option<&str>) -> Result<Submission> {
+        self.write("close a submission in", |tx| {
+            let mut s = load_submission(&self.path, tx, owner, name)?;
+            let refuse = |why: String| Err(Error::new(ErrorKind::InvalidArgument, format!("{name} cannot be closed: {why}")));
+            match s.state {
+                SubmissionState::Responded | SubmissionState::Failed | SubmissionState::Closed => {
+                    return refuse(format!("it is {} already, nothing is waited for", s.state));
+                }
+                SubmissionState::Reserved | SubmissionState::Uploading => {
+                    return refuse("its upload never finished; submit the same file again to finish it".into());
+                }
+                SubmissionState::Uploaded | SubmissionState::Delivered | SubmissionState::Accepted | SubmissionState::Overdue => {}
+            }
+            let now = now_ms();
+            s.closed_at = Some(now);
+            s.close_reason = reason.map(str::to_string);
+            s.updated_at = now;
+            s.state = derive_state(&s);
+            store_submission(&self.path, tx, &s)?;
+            Ok(s)
         })
     }
 
@@ -810,6 +854,8 @@ fn derive_state(s: &Submission) -> SubmissionState {
         SubmissionState::Failed
     } else if s.responded_at.is_some() {
         SubmissionState::Responded
+    } else if s.closed_at.is_some() {
+        SubmissionState::Closed
     } else if s.accepted_at.is_some() {
         SubmissionState::Accepted
     } else if s.overdue_at.is_some() {
@@ -888,6 +934,8 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Submission> {
         skat_transaction_id: row.get(19)?,
         error,
         spool_path: row.get::<_, Option<String>>(23)?.map(PathBuf::from),
+        closed_at: row.get(24)?,
+        close_reason: row.get(25)?,
         response_files: Vec::new(),
         receipts: Vec::new(),
     })
@@ -940,7 +988,8 @@ fn store_submission(path: &Path, tx: &Connection, s: &Submission) -> Result<()> 
     tx.execute(
         "UPDATE submissions SET state = ?3, attempts = ?4, updated_at = ?5, upload_started_at = ?6, uploaded_at = ?7,
             delivered_at = ?8, accepted_at = ?9, responded_at = ?10, failed_at = ?11, overdue_at = ?12, deadline_ms = ?13,
-            skat_transaction_id = ?14, error_code = ?15, error_message = ?16, error_resolution = ?17, spool_path = ?18
+            skat_transaction_id = ?14, error_code = ?15, error_message = ?16, error_resolution = ?17, spool_path = ?18,
+            closed_at = ?19, close_reason = ?20
          WHERE owner = ?1 AND name = ?2",
         params![
             s.owner,
@@ -960,7 +1009,9 @@ fn store_submission(path: &Path, tx: &Connection, s: &Submission) -> Result<()> 
             error.code,
             error.message,
             error.resolution,
-            s.spool_path.as_ref().map(|p| p.to_string_lossy().into_owned())
+            s.spool_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            s.closed_at,
+            s.close_reason
         ],
     )
     .map_err(|e| journal_error(path, "update a submission in", e))?;
@@ -996,7 +1047,8 @@ fn find_download(path: &Path, conn: &Connection, owner: &str, gateway: &str, rem
 mod tests {
     use super::*;
 
-    /// A journal written by schema 1 (before spool copies) opens as schema 2 with its submissions intact.
+    /// A journal written by schema 1 (before spool copies) opens as the current schema with its submissions
+    /// intact.
     #[test]
     fn a_schema_1_journal_gains_the_spool_column() {
         let dir = tempfile::tempdir().unwrap();
@@ -1015,7 +1067,7 @@ mod tests {
             .unwrap();
         }
         let journal = Journal::open(&path).unwrap();
-        assert_eq!(journal.schema_version().unwrap(), 2);
+        assert_eq!(journal.schema_version().unwrap(), SCHEMA_VERSION);
         let old = journal.submission("o", "old.xml").unwrap();
         assert_eq!((old.state, old.size, old.spool_path), (SubmissionState::Uploading, Some(7), None));
         let spool = dir.path().join("spool/old.xml");

@@ -324,3 +324,33 @@ fn two_processes_share_one_journal() {
         assert!(journal.name_used(OWNER, &format!("shared-{i:03}.xml")).unwrap());
     }
 }
+
+#[test]
+fn a_schema_2_journal_gains_the_close_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.sqlite");
+    {
+        let journal = Journal::open(&path).unwrap();
+        journal.create_submission(&new_submission("waiting.xml")).unwrap();
+        journal.start_upload(OWNER, "waiting.xml").unwrap();
+        journal.finish_upload(OWNER, "waiting.xml", Duration::from_secs(60)).unwrap();
+    }
+    // What the previous version wrote: schema 2, without the columns of 2 -> 3.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("ALTER TABLE submissions DROP COLUMN closed_at; ALTER TABLE submissions DROP COLUMN close_reason;")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(journal.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(journal.submission(OWNER, "waiting.xml").unwrap().state, SubmissionState::Uploaded);
+    let closed = journal.close(OWNER, "waiting.xml", Some("asked the agency")).unwrap();
+    assert_eq!(closed.state, SubmissionState::Closed);
+    assert!(closed.closed_at.is_some());
+    let reread = Journal::open(&path).unwrap().submission(OWNER, "waiting.xml").unwrap();
+    assert_eq!((reread.state, reread.close_reason.as_deref()), (SubmissionState::Closed, Some("asked the agency")));
+    // A late status 3 still wins: the answer came after all.
+    journal.apply_receipt(OWNER, &receipt("waiting.xml", 3, ""), None).unwrap();
+    assert_eq!(journal.submission(OWNER, "waiting.xml").unwrap().state, SubmissionState::Responded);
+}

@@ -356,3 +356,30 @@ fn the_cli_refuses_an_empty_file_unless_allow_empty() {
     run(cli(&config).args(["submit", "--allow-empty", "--service", SERVICE]).arg(&empty));
     assert_eq!(setup.received(SERVICE).len(), 1);
 }
+
+#[test]
+fn an_overdue_submission_is_closed_with_status_close() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let text = std::fs::read_to_string(&config).unwrap().replace("io_timeout = \"30s\"", "io_timeout = \"30s\"\ndeadline = \"1s\"");
+    std::fs::write(&config, text).unwrap();
+    setup.sim.set_backend_available(false);
+    let file = setup.file("never.xml", 100);
+    run(cli(&config).args(["submit", "--service", SERVICE, "--name", "never-answered.xml"]).arg(&file));
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = cli(&config).args(["poll"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10), "overdue: {}", String::from_utf8_lossy(&out.stderr));
+
+    let out = run(cli(&config).args(["status", "never-answered.xml", "--close", "--reason", "agency: lost, resend"]));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("Closed") && shown.contains("agency: lost, resend"), "{shown}");
+    run(cli(&config).args(["poll"])); // exits 0: nothing is overdue any more
+    let journal = status_json(&config);
+    assert_eq!(journal[0]["state"], "Closed");
+    assert_eq!(journal[0]["close_reason"], "agency: lost, resend");
+    // Closing twice, or closing without a name, is refused.
+    let again = cli(&config).args(["status", "never-answered.xml", "--close"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(3), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("Closed already"));
+    assert_eq!(cli(&config).args(["status", "--close"]).output().unwrap().status.code(), Some(2));
+}

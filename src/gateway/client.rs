@@ -729,6 +729,12 @@ impl Client {
         }
     }
 
+    /// Closes this certificate's submission `name`, which waits for a status that will not come (see
+    /// [`Journal::close`]).
+    pub fn close_submission(&self, name: &str, reason: Option<&str>) -> Result<Submission> {
+        self.journal.close(&self.owner, name, reason)
+    }
+
     /// Submissions of this certificate still waiting for a status.
     pub fn pending(&self) -> Result<Vec<Submission>> {
         Ok(self

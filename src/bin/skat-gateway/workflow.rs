@@ -77,6 +77,13 @@ pub struct PollArgs {
 pub struct StatusArgs {
     /// Only this submission (its filename).
     name: Option<String>,
+    /// Close the submission NAME: stop waiting for its status (e.g. Overdue, after asking the agency); it
+    /// becomes Closed in the journal and `poll` no longer exits 10 for it.
+    #[arg(long, requires = "name")]
+    close: bool,
+    /// Why it was closed, kept in the journal (with --close).
+    #[arg(long, value_name = "TEXT", requires = "close")]
+    reason: Option<String>,
     /// The journal file (default: the profile's).
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
@@ -297,7 +304,16 @@ pub fn status(args: StatusArgs, profile: &ProfileArgs) -> Result<()> {
                     format!("the journal {} has no submission named {name}", journal_path.display()),
                 ));
             }
-            found
+            if args.close {
+                // A name is unique per certificate; close it for each certificate that used it.
+                let mut closed = Vec::new();
+                for s in found {
+                    closed.push(journal.close(&s.owner, name, args.reason.as_deref())?);
+                }
+                closed
+            } else {
+                found
+            }
         }
         None => journal.submissions(None)?,
     };
@@ -309,6 +325,9 @@ pub fn status(args: StatusArgs, profile: &ProfileArgs) -> Result<()> {
     }
     for s in &list {
         println!("{}  {}  {}  attempts {}  updated {}", s.name, s.state, s.service, s.attempts, format_ms(s.updated_at));
+        if let Some(at) = s.closed_at {
+            println!("    closed {}{}", format_ms(at), s.close_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
+        }
         if let Some(e) = &s.error {
             println!(
                 "    error {}: {}{}",
