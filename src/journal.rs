@@ -510,6 +510,11 @@ impl Journal {
         self.update(owner, name, "record a spool copy in", |s, _| s.spool_path = spool_path.map(Path::to_path_buf))
     }
 
+    /// Notes that a submission's upload is alive (its `updated_at` moves on).
+    pub fn touch(&self, owner: &str, name: &str) -> Result<()> {
+        self.update(owner, name, "note a live upload in", |_, _| {}).map(|_| ())
+    }
+
     /// Marks a submission as failed locally (the upload gave up), with the reason.
     pub fn fail(&self, owner: &str, name: &str, code: &str, message: &str) -> Result<Submission> {
         self.update(owner, name, "record a failure in", |s, now| {

@@ -383,3 +383,48 @@ fn an_overdue_submission_is_closed_with_status_close() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("Closed already"));
     assert_eq!(cli(&config).args(["status", "--close"]).output().unwrap().status.code(), Some(2));
 }
+
+#[test]
+fn poll_reports_an_interrupted_upload_until_it_is_resubmitted() {
+    use sha2::Digest;
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let file = setup.file("left.xml", 500);
+    let journal_path = setup.path("state/journal.sqlite");
+    let owner = setup.client_files().username.clone();
+    // An upload that a killed process left behind two minutes ago, and one that is running now.
+    let journal = gateway::journal::Journal::open(&journal_path).unwrap();
+    for (name, content) in [("left-1.xml", std::fs::read(&file).unwrap()), ("live-1.xml", b"other".to_vec())] {
+        journal
+            .create_submission(&gateway::journal::NewSubmission {
+                owner: owner.clone(),
+                name: name.into(),
+                service: SERVICE.into(),
+                gateway: "new".into(),
+                local_path: Some(file.clone()),
+                size: Some(content.len() as u64),
+                sha256: Some(hex::encode(sha2::Sha256::digest(&content))),
+                spool_path: None,
+            })
+            .unwrap();
+        journal.start_upload(&owner, name).unwrap();
+    }
+    drop(journal);
+    let old = gateway::journal::now_ms() - 120_000;
+    rusqlite::Connection::open(&journal_path)
+        .unwrap()
+        .execute("UPDATE submissions SET updated_at = ?1 WHERE name = 'left-1.xml'", [old])
+        .unwrap();
+
+    let out = cli(&config).args(["poll"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("stale  left-1.xml") && text.contains(&format!("resubmit {} to finish it", file.display())), "{text}");
+    assert!(!text.contains("live-1.xml"), "a live upload is not stale: {text}");
+
+    // Resubmitting finishes it under its name; then poll is content.
+    run(cli(&config).args(["submit", "--service", SERVICE]).arg(&file));
+    assert_eq!(setup.received(SERVICE), ["left-1.xml"]);
+    let out = cli(&config).args(["poll"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("stale"), "{}", String::from_utf8_lossy(&out.stdout));
+}

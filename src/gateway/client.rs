@@ -145,6 +145,9 @@ pub struct PollReport {
     pub invalid: Vec<(String, PathBuf, String)>,
     /// Submissions that passed their deadline during this poll.
     pub overdue: Vec<Submission>,
+    /// Uploads that were interrupted and are held by no live upload (see [`STALE_UPLOAD_AGE`]): submit the
+    /// same file again to finish them.
+    pub stale: Vec<Submission>,
 }
 
 /// The answer to a heartbeat.
@@ -161,6 +164,11 @@ const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// A temporary file in the inbox not written to for this long belongs to a download whose process was killed
 /// (a live one writes continuously, or gives up after its read time-out, at most minutes).
 const ABANDONED_DOWNLOAD_AGE: Duration = Duration::from_secs(3600);
+
+/// An unfinished upload whose journal record was not touched for this long is held by no live process: a live
+/// upload touches its record every [`UPLOAD_TOUCH_EVERY`].
+pub const STALE_UPLOAD_AGE: Duration = Duration::from_secs(60);
+const UPLOAD_TOUCH_EVERY: Duration = Duration::from_secs(10);
 
 /// The gateway client. See the module documentation for threading.
 pub struct Client {
@@ -650,7 +658,16 @@ impl Client {
             let s = self.journal.start_upload(&self.owner, name)?;
             let mut reader = source.open()?;
             let mut events = self.events.take();
+            let (journal, owner) = (self.journal.clone(), self.owner.clone());
+            let mut touched = Instant::now();
             let mut report = |sent: u64| {
+                // Shows `poll` that this upload is alive (see STALE_UPLOAD_AGE).
+                if touched.elapsed() >= UPLOAD_TOUCH_EVERY {
+                    touched = Instant::now();
+                    if let Err(e) = journal.touch(&owner, name) {
+                        log::warn!("{e}");
+                    }
+                }
                 if let Some(handler) = events.as_mut() {
                     handler(&Event::Uploading { name: name.to_string(), sent, total: size });
                 }
@@ -706,6 +723,7 @@ impl Client {
         for s in &report.overdue {
             log::warn!("{} ({}) is overdue: no status 2 (accepted) before its deadline", s.name, s.service);
         }
+        report.stale = self.stale_uploads()?;
         Ok(report)
     }
 
@@ -722,6 +740,7 @@ impl Client {
             total.unknown_files.extend(report.unknown_files);
             total.invalid.extend(report.invalid);
             total.overdue.extend(report.overdue);
+            total.stale = report.stale;
             if self.pending()?.is_empty() || Instant::now() >= deadline {
                 return Ok(total);
             }
@@ -733,6 +752,18 @@ impl Client {
     /// [`Journal::close`]).
     pub fn close_submission(&self, name: &str, reason: Option<&str>) -> Result<Submission> {
         self.journal.close(&self.owner, name, reason)
+    }
+
+    /// Submissions of this certificate whose upload was interrupted and that no live upload holds: their record
+    /// is unfinished and untouched for [`STALE_UPLOAD_AGE`]. Submitting the same file again finishes them.
+    pub fn stale_uploads(&self) -> Result<Vec<Submission>> {
+        let cutoff = journal::now_ms() - STALE_UPLOAD_AGE.as_millis() as i64;
+        Ok(self
+            .journal
+            .submissions(Some(&self.owner))?
+            .into_iter()
+            .filter(|s| s.state.is_unfinished_upload() && s.failed_at.is_none() && s.updated_at < cutoff)
+            .collect())
     }
 
     /// Submissions of this certificate still waiting for a status.

@@ -29,7 +29,7 @@ Exit codes:
   7   login refused
   8   the server refused an operation or the path does not exist
   9   the gateway rejected a submission, or a filename was used before
-  10  a submission is overdue (no status before the deadline)
+  10  a submission is overdue (no status before the deadline), or an upload was interrupted and not resubmitted
   11  local journal or file error
   12  the simulator could not start or run (e.g. its port is in use)";
 

@@ -242,6 +242,17 @@ pub fn poll(args: PollArgs, profile: &ProfileArgs) -> Result<()> {
     if failed {
         return Err(Error::new(ErrorKind::SubmissionRejected, "a submission was rejected (status 0): `skat-gateway status` shows the gateway's error and what to do"));
     }
+    if !report.stale.is_empty() {
+        let names: Vec<&str> = report.stale.iter().map(|s| s.name.as_str()).collect();
+        return Err(Error::new(
+            ErrorKind::SubmissionOverdue,
+            format!(
+                "{} upload(s) were interrupted and never finished: {}; submit the same file(s) again to finish them",
+                names.len(),
+                names.join(", ")
+            ),
+        ));
+    }
     if !overdue.is_empty() {
         let names: Vec<&str> = overdue.iter().map(|s| s.name.as_str()).collect();
         return Err(Error::new(
@@ -278,6 +289,10 @@ fn print_poll(report: &PollReport, inbox: &Path) {
     }
     for s in &report.overdue {
         println!("overdue  {}  {}", s.name, s.service);
+    }
+    for s in &report.stale {
+        let file = s.local_path.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "the file".into());
+        println!("stale  {}  {}  (upload interrupted {}; resubmit {file} to finish it)", s.name, s.service, format_ms(s.updated_at));
     }
     let new = report.files.iter().filter(|f| f.new).count();
     println!("{new} new file(s) in {}", inbox.display());
