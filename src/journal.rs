@@ -717,11 +717,12 @@ impl Journal {
         )
     }
 
-    /// Submissions of `owner` for `service` with content `sha256` that reached the gateway and have not failed,
-    /// oldest first: the gateway has this content already.
+    /// Submissions of `owner` for `service` with content `sha256` that reached the gateway and have not failed
+    /// nor been closed (given up on: it may be sent again), oldest first: the gateway has this content already.
     pub fn completed_uploads(&self, owner: &str, service: &str, sha256: &str) -> Result<Vec<Submission>> {
         self.query_submissions(
-            "WHERE owner = ?1 AND service = ?2 AND sha256 = ?3 AND uploaded_at IS NOT NULL AND failed_at IS NULL",
+            "WHERE owner = ?1 AND service = ?2 AND sha256 = ?3 AND uploaded_at IS NOT NULL AND failed_at IS NULL
+             AND closed_at IS NULL",
             params![owner, service, sha256],
         )
     }

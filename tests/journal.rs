@@ -354,3 +354,19 @@ fn a_schema_2_journal_gains_the_close_columns() {
     journal.apply_receipt(OWNER, &receipt("waiting.xml", 3, ""), None).unwrap();
     assert_eq!(journal.submission(OWNER, "waiting.xml").unwrap().state, SubmissionState::Responded);
 }
+
+#[test]
+fn a_closed_or_failed_submission_does_not_count_as_submitted_already() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let sha = "ab".repeat(32);
+    for name in ["c-1.xml", "f-1.xml"] {
+        journal.create_submission(&new_submission(name)).unwrap();
+        journal.start_upload(OWNER, name).unwrap();
+        journal.finish_upload(OWNER, name, Duration::from_secs(1)).unwrap();
+    }
+    assert_eq!(journal.completed_uploads(OWNER, SERVICE, &sha).unwrap().len(), 2);
+    journal.close(OWNER, "c-1.xml", Some("lost")).unwrap();
+    journal.fail(OWNER, "f-1.xml", "X", "refused").unwrap();
+    assert!(journal.completed_uploads(OWNER, SERVICE, &sha).unwrap().is_empty());
+}
