@@ -54,12 +54,12 @@ fn run(server: &Vsftpd, subcommand_and_args: &[&str]) -> Output {
         .expect("run skat-gateway")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[track_caller]
-fn assert_exit(output: &Output, code: i32) {
+pub fn assert_exit(output: &Output, code: i32) {
     assert_eq!(
         output.status.code(),
         Some(code),
@@ -69,7 +69,7 @@ fn assert_exit(output: &Output, code: i32) {
     );
 }
 
-fn path(p: &Path) -> &str {
+pub fn path(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
 

@@ -13,6 +13,7 @@ use gateway::ftp::{Durability, Login, Session, SessionConfig, Timeouts, Transfer
 use gateway::tls::TlsOptions;
 use gateway::{Endpoint, ErrorKind, Identity};
 
+use crate::cli::{assert_exit, path, text};
 use crate::other_servers::{Kind, OtherServer};
 use crate::session::{sha256_file, write_pattern_file};
 use crate::vsftpd::{PASSWORD, USERNAME};
@@ -150,25 +151,6 @@ fn proftpd_session_reports_a_wrong_password_and_a_rejected_client_certificate() 
 #[test]
 fn pureftpd_session_reports_a_wrong_password_and_a_rejected_client_certificate() {
     session_refusals(Kind::PureFtpd);
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "exit status; stdout: {} stderr: {}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
 }
 
 /// `skat-gateway ARGS... <connection options>` with `password` in the environment and `cert` as the client
