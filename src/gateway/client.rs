@@ -24,7 +24,7 @@ use super::names;
 use super::receipt::{self, Receipt, StatusCode};
 use crate::durable::{self, Durability, PartialFile};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ftp::{self, Session, SessionConfig};
+use crate::ftp::{self, Session};
 use crate::identity::Identity;
 use crate::journal::{self, Journal, NewSubmission, ReceiptOutcome, Submission, SubmissionState};
 use crate::secret::Secret;
@@ -261,19 +261,15 @@ impl Client {
         }
     }
 
-    /// The session settings for one gateway. Without a `username` in the profile the session derives the same
-    /// name as `owner` from the certificate, and an error then says it was derived, not given.
-    fn session_config(&self, gateway: GatewayChoice) -> Result<SessionConfig> {
-        self.config.session_config(gateway, self.identity.clone())
-    }
-
     fn session(&mut self, gateway: GatewayChoice) -> Result<&mut Session> {
         let open = match gateway {
             GatewayChoice::New => self.new_session.is_some(),
             GatewayChoice::Legacy => self.legacy_session.is_some(),
         };
         if !open {
-            let config = self.session_config(gateway)?;
+            // Without a `username` in the profile the session derives the same name as `owner` from the
+            // certificate, and a refused login then says it was derived, not given.
+            let config = self.config.session_config(gateway, self.identity.clone())?;
             let address = self.config.address(gateway).clone();
             self.emit(Event::Connecting { gateway, host: address.host.clone(), port: address.port });
             let session = Session::connect(&config)?;
