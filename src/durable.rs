@@ -37,18 +37,37 @@ pub(crate) struct PartialFile {
 }
 
 impl PartialFile {
-    /// Creates a new, hidden temporary file in the folder of `target` (the folder must exist), named after it.
+    /// Creates a new, hidden temporary file in the folder of `target` (the folder must exist).
     pub(crate) fn beside(target: &Path) -> Result<PartialFile> {
+        Self::create_beside(target, None)
+    }
+
+    /// As [`PartialFile::beside`], readable and writable by the owner only (mode 0600 on Unix), whatever the
+    /// umask: for copies of files that may be confidential.
+    pub(crate) fn private_beside(target: &Path) -> Result<PartialFile> {
+        Self::create_beside(target, Some(0o600))
+    }
+
+    fn create_beside(target: &Path, mode: Option<u32>) -> Result<PartialFile> {
         let name = target.file_name().ok_or_else(|| {
             Error::new(ErrorKind::InvalidArgument, format!("{} is not a file name to write to", target.display()))
         })?;
         let folder = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let mut last_error = None;
-        // A random suffix and create_new: two downloads of the same name (two threads, two processes) never
-        // share a temporary file.
+        // A random name of fixed length, and create_new: two downloads of the same name (two threads, two
+        // processes) never share a temporary file, and a target name near the file system's limit (255 bytes)
+        // still gets one.
         for _ in 0..8 {
-            let temporary = folder.join(format!(".{}.{:08x}.part", name.to_string_lossy(), rand::random::<u32>()));
-            match fs::OpenOptions::new().write(true).create_new(true).open(&temporary) {
+            let temporary = folder.join(format!(".gw-{:016x}.part", rand::random::<u64>()));
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            if let Some(mode) = mode {
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+            }
+            #[cfg(not(unix))]
+            let _ = mode;
+            match options.open(&temporary) {
                 Ok(file) => return Ok(PartialFile { file, temporary, synced: false, persisted: false }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
@@ -109,6 +128,17 @@ impl PartialFile {
         Ok(true)
     }
 
+    /// Where the data is being written.
+    pub(crate) fn temporary_path(&self) -> &Path {
+        &self.temporary
+    }
+
+    /// Someone else moved the temporary file into place (see the journal's upload claim): it is no longer
+    /// removed on drop.
+    pub(crate) fn moved_away(mut self) {
+        self.persisted = true;
+    }
+
     /// Flushes the data to disk (once).
     fn sync(&mut self, target: &Path) -> Result<()> {
         if !self.synced {
@@ -163,9 +193,15 @@ pub(crate) fn remove_abandoned_partials(folder: &Path, idle: Duration) -> usize 
         .count()
 }
 
-/// `.<name>.<8 hex digits>.part`, the names [`PartialFile::beside`] gives.
+/// `.gw-<16 hex digits>.part`, the names [`PartialFile::beside`] gives, or `.<name>.<8 hex digits>.part`, the
+/// names versions before 0.2 gave.
 fn is_partial_name(name: &str) -> bool {
     let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".part")) else { return false };
+    if let Some(random) = stem.strip_prefix("gw-") {
+        if random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return true;
+        }
+    }
     let Some((target, suffix)) = stem.rsplit_once('.') else { return false };
     !target.is_empty() && suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -205,6 +241,26 @@ mod tests {
         assert_eq!(fs::metadata(&target).unwrap().len(), 20 * 1024 * 1024);
         let names: Vec<_> = fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("receipt.xml")]);
+    }
+
+    #[test]
+    fn a_target_name_at_the_file_system_limit_still_gets_a_temporary_file() {
+        let folder = tempfile::tempdir().unwrap();
+        let target = folder.path().join(format!("{}.xml", "n".repeat(251)));
+        let mut partial = PartialFile::beside(&target).unwrap();
+        partial.write_all(b"data").unwrap();
+        partial.persist(&target, Durability::Atomic).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"data");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().unwrap();
+        let partial = PartialFile::private_beside(&folder.path().join("copy")).unwrap();
+        let mode = fs::metadata(partial.temporary_path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

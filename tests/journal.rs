@@ -3,7 +3,7 @@
 
 use gateway::gateway::names;
 use gateway::gateway::receipt::Receipt;
-use gateway::journal::{Journal, NewSubmission, ReceiptOutcome, SubmissionState, SCHEMA_VERSION};
+use gateway::journal::{Claim, Dedupe, Journal, NewSubmission, ReceiptOutcome, SubmissionState, UploadRequest, SCHEMA_VERSION};
 use gateway::ErrorKind;
 use std::collections::HashSet;
 use std::path::Path;
@@ -23,6 +23,7 @@ fn new_submission(name: &str) -> NewSubmission {
         size: Some(1234),
         sha256: Some("ab".repeat(32)),
         spool_path: None,
+        name_chosen: false,
     }
 }
 
@@ -57,7 +58,7 @@ fn a_submission_walks_through_every_state_and_never_backwards() {
     let out = journal.apply_receipt(OWNER, &receipt("decl-1.xml", 1, ""), None).unwrap();
     assert_eq!(out, ReceiptOutcome::Applied { state: SubmissionState::Accepted });
     // The same status file twice is recorded once.
-    assert_eq!(journal.apply_receipt(OWNER, &receipt("decl-1.xml", 1, ""), None).unwrap(), ReceiptOutcome::AlreadyRecorded);
+    assert_eq!(journal.apply_receipt(OWNER, &receipt("decl-1.xml", 1, ""), None).unwrap(), ReceiptOutcome::AlreadyRecorded { ours: true });
 
     let reply = "<response><filename>/CVR_1/out/reply-decl-1.xml</filename></response>";
     let out = journal.apply_receipt(OWNER, &receipt("decl-1.xml", 3, reply), None).unwrap();
@@ -67,8 +68,10 @@ fn a_submission_walks_through_every_state_and_never_backwards() {
     assert_eq!(s.state, SubmissionState::Responded);
     assert!(s.state.is_final());
     assert_eq!(s.skat_transaction_id.as_deref(), Some("skat-decl-1.xml"));
-    assert_eq!(s.response_files, ["reply-decl-1.xml"]);
-    assert_eq!(s.receipts.len(), 3);
+    let responses: Vec<&str> = s.response_files.iter().map(|r| r.remote_name.as_str()).collect();
+    assert_eq!(responses, ["reply-decl-1.xml"]);
+    let codes: Vec<u8> = s.receipts.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [2, 1, 3], "receipts in the order they came");
     assert!(s.delivered_at.is_some() && s.accepted_at.is_some() && s.responded_at.is_some());
     assert_eq!(journal.submissions_named("decl-1.xml").unwrap().len(), 1);
 }
@@ -98,7 +101,7 @@ fn status_0_fails_unless_it_is_reuse_after_a_retry() {
     let reuse = "<error><error.code>FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION</error.code>\
                  <error.message>used before</error.message></error>";
 
-    // First attempt only: the gateway saw the name before (another system): a real failure.
+    // First attempt only, no answer yet: the gateway saw the name before (another system): a failure.
     journal.create_submission(&new_submission("a.xml")).unwrap();
     journal.start_upload(OWNER, "a.xml").unwrap();
     journal.finish_upload(OWNER, "a.xml", Duration::from_secs(60)).unwrap();
@@ -108,9 +111,23 @@ fn status_0_fails_unless_it_is_reuse_after_a_retry() {
     let e = s.error.unwrap();
     assert_eq!(e.code.as_deref(), Some("FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"));
     assert_eq!(e.message.as_deref(), Some("used before"));
-    // Failed is final: a late status 1 does not revive it.
+    // ... unless a status 1 comes after all: the gateway accepted our upload, so the refusal was another
+    // system's upload under the same name.
     journal.apply_receipt(OWNER, &receipt("a.xml", 1, ""), None).unwrap();
-    assert_eq!(journal.submission(OWNER, "a.xml").unwrap().state, SubmissionState::Failed);
+    let s = journal.submission(OWNER, "a.xml").unwrap();
+    assert_eq!((s.state, s.error), (SubmissionState::Delivered, None));
+    // Another refusal of the name now is another system's for certain: not recorded against a.xml.
+    let late = Receipt::parse(
+        &format!("status_{SERVICE}_a.xml_0.xml"),
+        format!("<status><file><FTPTransaktionsId>a.xml</FTPTransaktionsId><service>{SERVICE}</service>{reuse}</file></status>")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut late = late;
+    late.status_file = format!("status_{SERVICE}_a.xml_0b.xml");
+    assert_eq!(journal.apply_receipt(OWNER, &late, None).unwrap(), ReceiptOutcome::OthersReuse);
+    assert_eq!(journal.submission(OWNER, "a.xml").unwrap().state, SubmissionState::Delivered);
+    assert_eq!(journal.apply_receipt(OWNER, &late, None).unwrap(), ReceiptOutcome::AlreadyRecorded { ours: false });
 
     // Retried under the same name: the first attempt landed, the second was refused: not a failure.
     journal.create_submission(&new_submission("b.xml")).unwrap();
@@ -132,6 +149,9 @@ fn status_0_fails_unless_it_is_reuse_after_a_retry() {
     let s = journal.submission(OWNER, "c.xml").unwrap();
     assert_eq!(s.state, SubmissionState::Failed);
     assert_eq!(s.error.unwrap().resolution.as_deref(), Some("fix it"));
+    // Such a failure is final: a late status 1 does not revive it.
+    journal.apply_receipt(OWNER, &receipt("c.xml", 1, ""), None).unwrap();
+    assert_eq!(journal.submission(OWNER, "c.xml").unwrap().state, SubmissionState::Failed);
 }
 
 #[test]
@@ -209,8 +229,15 @@ fn a_newer_schema_or_a_foreign_file_is_refused_clearly() {
 fn an_old_journal_is_migrated_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.sqlite");
-    // A schema-0 file: an empty SQLite database, as an interrupted first run could leave.
-    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE unrelated (x);").unwrap();
+    // Another application's database is refused and left as it was.
+    let foreign = dir.path().join("app.sqlite");
+    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE orders (x);").unwrap();
+    let before = std::fs::read(&foreign).unwrap();
+    let err = Journal::open(&foreign).unwrap_err();
+    assert!(err.message().contains("another application (tables orders)"), "{err}");
+    assert!(std::fs::read(&foreign).unwrap() == before, "not a byte changed");
+    // A schema-0 file without tables: an SQLite database as an interrupted first run of an old version left it.
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "journal_mode", "WAL").unwrap();
     let journal = Journal::open(&path).unwrap();
     assert_eq!(journal.schema_version().unwrap(), SCHEMA_VERSION);
     journal.create_submission(&new_submission("m.xml")).unwrap();
@@ -338,8 +365,11 @@ fn a_schema_2_journal_gains_the_close_columns() {
     // What the previous version wrote: schema 2, without the columns of 2 -> 3.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("ALTER TABLE submissions DROP COLUMN closed_at; ALTER TABLE submissions DROP COLUMN close_reason;")
-            .unwrap();
+        conn.execute_batch(
+            "ALTER TABLE submissions DROP COLUMN closed_at; ALTER TABLE submissions DROP COLUMN close_reason;
+             ALTER TABLE submissions DROP COLUMN name_chosen;",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
     }
     let journal = Journal::open(&path).unwrap();
@@ -355,18 +385,116 @@ fn a_schema_2_journal_gains_the_close_columns() {
     assert_eq!(journal.submission(OWNER, "waiting.xml").unwrap().state, SubmissionState::Responded);
 }
 
+fn request(dedupe: Dedupe, name: Option<&str>) -> UploadRequest {
+    UploadRequest {
+        owner: OWNER.into(),
+        service: SERVICE.into(),
+        gateway: "new".into(),
+        local_path: None,
+        size: 1234,
+        sha256: "ab".repeat(32),
+        name: name.map(str::to_string),
+        dedupe,
+        snapshot: None,
+    }
+}
+
+fn claim(journal: &Journal, dedupe: Dedupe, name: Option<&str>) -> Claim {
+    let mut n = 0;
+    journal
+        .claim_upload(&request(dedupe, name), &mut || {
+            n += 1;
+            format!("gen-{n}-{}.xml", names::generate(Some("x"), None))
+        })
+        .unwrap()
+}
+
 #[test]
 fn a_closed_or_failed_submission_does_not_count_as_submitted_already() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
-    let sha = "ab".repeat(32);
     for name in ["c-1.xml", "f-1.xml"] {
         journal.create_submission(&new_submission(name)).unwrap();
         journal.start_upload(OWNER, name).unwrap();
         journal.finish_upload(OWNER, name, Duration::from_secs(1)).unwrap();
     }
-    assert_eq!(journal.completed_uploads(OWNER, SERVICE, &sha).unwrap().len(), 2);
+    assert!(matches!(claim(&journal, Dedupe::Always, None), Claim::AlreadySubmitted(s) if s.name == "c-1.xml"));
     journal.close(OWNER, "c-1.xml", Some("lost")).unwrap();
     journal.fail(OWNER, "f-1.xml", "X", "refused").unwrap();
-    assert!(journal.completed_uploads(OWNER, SERVICE, &sha).unwrap().is_empty());
+    assert!(matches!(claim(&journal, Dedupe::Always, None), Claim::New(_)));
+}
+
+/// The claim decides and locks in one step: while one claim holds an upload, another of the same content waits
+/// (Busy); once it is released unfinished, the next one takes it over (Resume); once complete, it is sent.
+#[test]
+fn an_upload_is_claimed_by_one_holder_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let Claim::New(first) = claim(&journal, Dedupe::Always, None) else { panic!("a new submission") };
+    assert_eq!((first.submission.attempts, first.submission.state), (1, SubmissionState::Uploading));
+    let name = first.name().to_string();
+    // A second journal handle is as another process: the lock is per open file, not per process.
+    let other = Journal::open(journal.path()).unwrap();
+    assert!(matches!(claim(&other, Dedupe::Always, None), Claim::Busy(s) if s.name == name));
+    assert!(matches!(claim(&other, Dedupe::Always, Some(&name)), Claim::Busy(_)), "the same name, live: busy too");
+    // --again does not wait for another process's copy: it sends its own.
+    let Claim::New(extra) = claim(&other, Dedupe::Never, None) else { panic!("--again sends a new copy") };
+    assert_ne!(extra.name(), name);
+    let extra_name = extra.name().to_string();
+    other.release_upload(extra, true).unwrap();
+    other.close(OWNER, &extra_name, Some("test: abandoned")).unwrap();
+    assert!(other.stale_uploads(OWNER).unwrap().iter().all(|s| s.name != name), "a held upload is not stale");
+
+    journal.release_upload(first, false).unwrap();
+    assert!(other.stale_uploads(OWNER).unwrap().iter().any(|s| s.name == name), "released unfinished: stale");
+    let Claim::Resume(resumed) = claim(&other, Dedupe::Always, None) else { panic!("resumed") };
+    assert_eq!((resumed.name(), resumed.submission.attempts), (name.as_str(), 2));
+    let done = other.complete_upload(resumed, Duration::from_secs(60)).unwrap();
+    assert_eq!(done.state, SubmissionState::Uploaded);
+    assert!(matches!(claim(&journal, Dedupe::Always, None), Claim::AlreadySubmitted(s) if s.name == name));
+    // A query is asked again once answered, not before.
+    assert!(matches!(claim(&journal, Dedupe::WhileUnanswered, None), Claim::AlreadySubmitted(_)));
+    journal.apply_receipt(OWNER, &receipt(&name, 3, ""), None).unwrap();
+    assert!(matches!(claim(&journal, Dedupe::WhileUnanswered, None), Claim::New(_)));
+}
+
+#[test]
+fn an_abandoned_upload_is_closed_never_resumed_and_its_copy_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let spool = journal.spool_folder(OWNER).unwrap();
+    let snapshot = spool.join(".gw-00000000000000aa.part");
+    std::fs::write(&snapshot, b"old content").unwrap();
+    let mut with_copy = request(Dedupe::Always, None);
+    with_copy.snapshot = Some(snapshot.clone());
+    let Claim::New(held) = journal.claim_upload(&with_copy, &mut || "old.xml".into()).unwrap() else { panic!() };
+    let copy = held.submission.spool_path.clone().unwrap();
+    assert_eq!(copy, spool.join("old.xml"));
+    assert!(copy.exists() && !snapshot.exists(), "the claim moved the snapshot into place");
+    let err = journal.close(OWNER, "old.xml", Some("corrected")).unwrap_err();
+    assert!(err.message().contains("uploading it right now"), "{err}");
+    journal.release_upload(held, false).unwrap();
+    assert!(copy.exists(), "an unfinished upload keeps its copy");
+
+    let closed = journal.close(OWNER, "old.xml", Some("corrected and sent as new.xml")).unwrap();
+    assert_eq!(closed.state, SubmissionState::Closed);
+    assert!(!copy.exists(), "abandoning removes the copy");
+    assert!(journal.stale_uploads(OWNER).unwrap().is_empty());
+    assert!(matches!(claim(&journal, Dedupe::Always, None), Claim::New(c) if c.name() != "old.xml"), "never resumed");
+    // A failed submission is acknowledged, and stays Failed.
+    journal.create_submission(&new_submission("bad.xml")).unwrap();
+    journal.fail(OWNER, "bad.xml", "X", "refused").unwrap();
+    let acknowledged = journal.close(OWNER, "bad.xml", Some("seen")).unwrap();
+    assert_eq!(acknowledged.state, SubmissionState::Failed);
+    assert!(acknowledged.closed_at.is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_spool_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let spool = journal.spool_folder(OWNER).unwrap();
+    assert_eq!(std::fs::metadata(&spool).unwrap().permissions().mode() & 0o777, 0o700);
 }

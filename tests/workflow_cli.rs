@@ -100,7 +100,8 @@ fn two_processes_submit_100_files_each_into_one_journal() {
         let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(list.len(), 100);
         for s in list {
-            assert!(names.insert(s["name"].as_str().unwrap().to_string()), "a name was used twice");
+            assert_eq!(s["outcome"], "sent", "{s}");
+            assert!(names.insert(s["submission"]["name"].as_str().unwrap().to_string()), "a name was used twice");
         }
     }
     assert_eq!(names.len(), 200);
@@ -143,7 +144,8 @@ fn a_cli_killed_in_the_middle_of_a_50_mib_upload_recovers_with_one_copy() {
     // The same command again resumes the submission under its name; then poll until it is answered.
     let out = run(cli(&config).args(["submit", "--service", SERVICE, "--json"]).arg(&file));
     let resumed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(resumed[0]["name"], name.as_str());
+    assert_eq!(resumed[0]["submission"]["name"], name.as_str());
+    assert_eq!(resumed[0]["outcome"], "resumed");
     run(cli(&config).args(["poll", "--wait", "60s", "--interval", "200ms"]));
 
     let after = status_json(&config);
@@ -380,7 +382,7 @@ fn an_overdue_submission_is_closed_with_status_close() {
     // Closing twice, or closing without a name, is refused.
     let again = cli(&config).args(["status", "never-answered.xml", "--close"]).output().unwrap();
     assert_eq!(again.status.code(), Some(3), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("Closed already"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("closed already"));
     assert_eq!(cli(&config).args(["status", "--close"]).output().unwrap().status.code(), Some(2));
 }
 
@@ -392,29 +394,41 @@ fn poll_reports_an_interrupted_upload_until_it_is_resubmitted() {
     let file = setup.file("left.xml", 500);
     let journal_path = setup.path("state/journal.sqlite");
     let owner = setup.client_files().username.clone();
-    // An upload that a killed process left behind two minutes ago, and one that is running now.
+    // An upload that a killed process left behind (no process holds its upload lock), and one that is running
+    // now (its claim, held here, is what a live `submit` holds).
     let journal = gateway::journal::Journal::open(&journal_path).unwrap();
-    for (name, content) in [("left-1.xml", std::fs::read(&file).unwrap()), ("live-1.xml", b"other".to_vec())] {
-        journal
-            .create_submission(&gateway::journal::NewSubmission {
+    let content = std::fs::read(&file).unwrap();
+    journal
+        .create_submission(&gateway::journal::NewSubmission {
+            owner: owner.clone(),
+            name: "left-1.xml".into(),
+            service: SERVICE.into(),
+            gateway: "new".into(),
+            local_path: Some(file.clone()),
+            size: Some(content.len() as u64),
+            sha256: Some(hex::encode(sha2::Sha256::digest(&content))),
+            spool_path: None,
+            name_chosen: false,
+        })
+        .unwrap();
+    journal.start_upload(&owner, "left-1.xml").unwrap();
+    let live = journal
+        .claim_upload(
+            &gateway::journal::UploadRequest {
                 owner: owner.clone(),
-                name: name.into(),
                 service: SERVICE.into(),
                 gateway: "new".into(),
-                local_path: Some(file.clone()),
-                size: Some(content.len() as u64),
-                sha256: Some(hex::encode(sha2::Sha256::digest(&content))),
-                spool_path: None,
-            })
-            .unwrap();
-        journal.start_upload(&owner, name).unwrap();
-    }
-    drop(journal);
-    let old = gateway::journal::now_ms() - 120_000;
-    rusqlite::Connection::open(&journal_path)
-        .unwrap()
-        .execute("UPDATE submissions SET updated_at = ?1 WHERE name = 'left-1.xml'", [old])
+                local_path: None,
+                size: 5,
+                sha256: hex::encode(sha2::Sha256::digest(b"other")),
+                name: Some("live-1.xml".into()),
+                dedupe: gateway::journal::Dedupe::Always,
+                snapshot: None,
+            },
+            &mut || unreachable!("the name is given"),
+        )
         .unwrap();
+    assert!(matches!(live, gateway::journal::Claim::New(_)));
 
     let out = cli(&config).args(["poll"]).output().unwrap();
     assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
@@ -427,4 +441,5 @@ fn poll_reports_an_interrupted_upload_until_it_is_resubmitted() {
     assert_eq!(setup.received(SERVICE), ["left-1.xml"]);
     let out = cli(&config).args(["poll"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("stale"), "{}", String::from_utf8_lossy(&out.stdout));
+    drop(live);
 }

@@ -107,6 +107,8 @@ impl TlsConnector for GatewayTlsConnector {
                 } else {
                     log::trace!("data connection TLS to {} (handshake on first use, resuming the session)", self.server);
                 }
+                let socket = NoSigPipe::new(socket)
+                    .map_err(|e| self.fail(Error::new(ErrorKind::Tls, format!("cannot set up the socket to {}: {e}", self.server))))?;
                 Ok(GatewayTlsStream { inner: TlsInner::Rustls(Box::new(StreamOwned::new(connection, socket))), shutdown: true })
             }
             #[cfg(feature = "legacy-tls")]
@@ -208,10 +210,57 @@ impl Write for HelloSniffer<'_> {
     }
 }
 
+/// A TCP socket whose writes never raise SIGPIPE.
+///
+/// Writing to a socket the peer has closed raises SIGPIPE, which kills a process that has not ignored it: a C,
+/// .NET or Python program that loads this library keeps the default, and would die silently when the gateway
+/// drops a connection mid-transfer. std's `write` passes `MSG_NOSIGNAL`, but `write_vectored` (`writev`, which
+/// rustls uses to send its records) cannot; this sends vectored writes with `sendmsg` and `MSG_NOSIGNAL`, so a
+/// closed connection is an `EPIPE` error like any other. (macOS has no `MSG_NOSIGNAL`: there the socket gets
+/// `SO_NOSIGPIPE`; Windows has no SIGPIPE.)
+#[derive(Debug)]
+pub struct NoSigPipe(pub(crate) TcpStream);
+
+impl NoSigPipe {
+    pub(crate) fn new(socket: TcpStream) -> io::Result<NoSigPipe> {
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        socket2::SockRef::from(&socket).set_nosigpipe(true)?;
+        Ok(NoSigPipe(socket))
+    }
+}
+
+impl Read for NoSigPipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for NoSigPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // std's write is send(..., MSG_NOSIGNAL) on Linux.
+        self.0.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd"))]
+        {
+            socket2::SockRef::from(&self.0).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd")))]
+        {
+            self.0.write_vectored(bufs)
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// A TLS connection of either backend.
 #[derive(Debug)]
 pub enum TlsInner {
-    Rustls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Rustls(Box<StreamOwned<ClientConnection, NoSigPipe>>),
     #[cfg(feature = "legacy-tls")]
     OpenSsl(Box<openssl::ssl::SslStream<TcpStream>>),
 }
@@ -261,7 +310,7 @@ impl TlsStream for GatewayTlsStream {
 
     fn get_ref(&self) -> &TcpStream {
         match &self.inner {
-            TlsInner::Rustls(s) => s.get_ref(),
+            TlsInner::Rustls(s) => &s.get_ref().0,
             #[cfg(feature = "legacy-tls")]
             TlsInner::OpenSsl(s) => s.get_ref(),
         }

@@ -85,12 +85,15 @@ pub struct SessionConfig {
     pub login: Login,
     pub tls: TlsOptions,
     pub timeouts: Timeouts,
+    /// Where the password came from, in words ("the file /etc/skat/pw"): a refused login says it, since a stale
+    /// or wrong source is the usual cause. Never the password itself.
+    pub password_origin: Option<String>,
 }
 
 impl SessionConfig {
     /// A configuration with the system's trust roots, TLS 1.2 only and default time-outs.
     pub fn new(endpoint: Endpoint, identity: Arc<Identity>, login: Login) -> Self {
-        SessionConfig { endpoint, identity, login, tls: TlsOptions::default(), timeouts: Timeouts::default() }
+        SessionConfig { endpoint, identity, login, tls: TlsOptions::default(), timeouts: Timeouts::default(), password_origin: None }
     }
 
     pub fn with_tls(mut self, tls: TlsOptions) -> Self {
@@ -100,6 +103,11 @@ impl SessionConfig {
 
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    pub fn with_password_origin(mut self, origin: Option<String>) -> Self {
+        self.password_origin = origin;
         self
     }
 }
@@ -167,6 +175,7 @@ pub struct Session {
     endpoint: Endpoint,
     username: String,
     username_source: UsernameSource,
+    password_origin: Option<String>,
     failures: FailureSlot,
     last_data_address: Arc<Mutex<Option<SocketAddr>>>,
     /// Whether the current operation reached the server's data port: a 425 reply after that is not a firewall.
@@ -228,7 +237,7 @@ impl Session {
         without_debug_logging(|| login(&mut ftp, &username, &password)).map_err(|e| {
             let error = classify(e, &failures, &endpoint, Phase::Login, None);
             if error.kind() == ErrorKind::Authentication {
-                login_refused(error, &endpoint, &username, username_source)
+                login_refused(error, &endpoint, &username, username_source, config.password_origin.as_deref())
             } else {
                 error
             }
@@ -239,6 +248,7 @@ impl Session {
             endpoint,
             username,
             username_source,
+            password_origin: config.password_origin.clone(),
             failures,
             last_data_address,
             data_port_reached,
@@ -442,6 +452,9 @@ impl Session {
     /// goes to a temporary file beside it, which is renamed over `local` only once the server has confirmed
     /// the transfer (an existing `local` is replaced then). With [`Durability::Synced`] the file is on disk
     /// when this returns, so the remote copy may be deleted. Returns the bytes written.
+    ///
+    /// What is not a regular file is written through, never replaced: a device (`/dev/null`), a named pipe or
+    /// a socket gets the data as it comes; a symbolic link stays, and the file it points to is replaced.
     pub fn download_file(
         &mut self,
         remote: &str,
@@ -450,6 +463,22 @@ impl Session {
         durability: Durability,
         progress: Option<&mut dyn FnMut(u64)>,
     ) -> Result<u64> {
+        let target = match std::fs::metadata(local) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::new(ErrorKind::InvalidArgument, format!("{} is a folder; give a file name to download to", local.display())))
+            }
+            Ok(meta) if !meta.is_file() => {
+                let cannot = |e: io::Error| {
+                    Error::new(ErrorKind::Io, format!("cannot open {} for writing: {e}", local.display())).with_source(e)
+                };
+                let mut device = std::fs::OpenOptions::new().write(true).open(local).map_err(cannot)?;
+                return self.get(remote, &mut device, transfer_type, progress);
+            }
+            Ok(_) if local.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) => std::fs::canonicalize(local)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot follow the link {}: {e}", local.display())).with_source(e))?,
+            _ => local.to_path_buf(),
+        };
+        let local = target.as_path();
         let mut partial = PartialFile::beside(local)?;
         let mut writer = io::BufWriter::with_capacity(TRANSFER_BUFFER, &mut partial);
         let received = self.get(remote, &mut writer, transfer_type, progress)?;
@@ -518,7 +547,7 @@ impl Session {
     fn fail(&self, error: FtpError, phase: Phase, path: Option<&str>) -> Error {
         let error = classify(error, &self.failures, &self.endpoint, phase, path);
         if error.kind() == ErrorKind::Authentication {
-            return login_refused(error, &self.endpoint, &self.username, self.username_source);
+            return login_refused(error, &self.endpoint, &self.username, self.username_source, self.password_origin.as_deref());
         }
         let reply_425 = error.server_reply().filter(|r| r.code == 425).cloned();
         if let Some(reply) = reply_425.filter(|_| self.data_port_reached.load(Ordering::Relaxed)) {
@@ -621,6 +650,16 @@ fn login_credentials(config: &SessionConfig) -> Result<(String, UsernameSource, 
         Login::Password { username, password } => {
             if password.expose().contains(['\r', '\n']) {
                 return Err(Error::new(ErrorKind::InvalidArgument, "the password contains a line break; check the password file"));
+            }
+            if password.expose().is_empty() {
+                // Sent, it would be refused and count towards locking the account.
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the gateway password{} is empty; nothing was sent. Give the password the agency assigned",
+                        config.password_origin.as_deref().map(|o| format!(" from {o}")).unwrap_or_default()
+                    ),
+                ));
             }
             match given(username)? {
                 Some(name) => Ok((name, UsernameSource::Given, password.clone())),
@@ -885,7 +924,7 @@ fn data_connection_refused(error: Error, endpoint: &Endpoint, path: Option<&str>
     .with_source(error)
 }
 
-fn login_refused(error: Error, endpoint: &Endpoint, username: &str, source: UsernameSource) -> Error {
+fn login_refused(error: Error, endpoint: &Endpoint, username: &str, source: UsernameSource, password_origin: Option<&str>) -> Error {
     let origin = match source {
         UsernameSource::Certificate => "derived from the certificate; if the agency registered another name, give it with --username",
         UsernameSource::Given => "as given; check it against the name the agency registered",
@@ -895,8 +934,9 @@ fn login_refused(error: Error, endpoint: &Endpoint, username: &str, source: User
     let mut refined = Error::new(
         ErrorKind::Authentication,
         format!(
-            "{endpoint} refused the login as {username} (user name {origin}){reply}; check the password and that \
-             the certificate is registered with the agency for this user name and environment"
+            "{endpoint} refused the login as {username} (user name {origin}){reply}; check the password{} and that \
+             the certificate is registered with the agency for this user name and environment",
+            password_origin.map(|o| format!(" (it came from {o})")).unwrap_or_default()
         ),
     );
     if let Some(r) = error.server_reply() {

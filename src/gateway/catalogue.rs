@@ -100,6 +100,14 @@ impl Service {
     pub fn is_heartbeat(&self) -> bool {
         self.name == HEARTBEAT_SERVICE
     }
+
+    /// True for a service that answers a question rather than takes a declaration: the heartbeat, and the
+    /// services whose name ends in `Hent` ("fetch", e.g. `Manifest.TolddokumentSamlingHent`). Asking the same
+    /// question again later is meant to get a fresh answer, so identical content is sent again once the earlier
+    /// query has its answer; a declaration's content is sent once.
+    pub fn is_query(&self) -> bool {
+        self.is_heartbeat() || self.name.ends_with("Hent")
+    }
 }
 
 /// The transfer type a service needs (binary unless the catalogue knows otherwise).

@@ -22,11 +22,11 @@ use super::config::{Config, GatewayChoice};
 use super::migration;
 use super::names;
 use super::receipt::{self, Receipt, StatusCode};
-use crate::durable::{self, Durability, PartialFile};
+use crate::durable::{self, PartialFile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ftp::{self, Session};
 use crate::identity::Identity;
-use crate::journal::{self, Journal, NewSubmission, ReceiptOutcome, Submission, SubmissionState};
+use crate::journal::{self, Claim, Dedupe, Journal, ReceiptOutcome, Submission, SubmissionState, UploadRequest};
 use crate::secret::Secret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -53,6 +53,9 @@ pub enum Event {
     Retrying { name: String, attempt: u32, error: String },
     /// Another poll of the same journal is running (another process, or another client): this one waits for it.
     WaitingForOtherPoll { lock_file: PathBuf },
+    /// Another process is uploading the same content as `name` right now: this submission waits for it, then
+    /// decides again (and usually finds the content sent).
+    WaitingForOtherUpload { name: String },
     Downloaded { remote_name: String, local_path: PathBuf, bytes: u64 },
     Receipt { status_file: String, transaction_id: String, code: u8 },
     DeletedRemote { remote_name: String },
@@ -78,8 +81,10 @@ pub struct SubmitOptions {
 /// What [`Client::submit_file`] did with a file.
 #[derive(Clone, Debug, Serialize)]
 pub enum Submitted {
-    /// The file was uploaded (or an interrupted upload of it finished) as this submission.
+    /// The file was uploaded under a new name as this submission.
     Sent(Submission),
+    /// An earlier, interrupted upload of the same content was finished under its name, as this submission.
+    Resumed(Submission),
     /// The same content went to the same service before, as this submission, which has not failed: nothing
     /// was sent.
     AlreadySubmitted(Submission),
@@ -88,13 +93,22 @@ pub enum Submitted {
 impl Submitted {
     pub fn submission(&self) -> &Submission {
         match self {
-            Submitted::Sent(s) | Submitted::AlreadySubmitted(s) => s,
+            Submitted::Sent(s) | Submitted::Resumed(s) | Submitted::AlreadySubmitted(s) => s,
         }
     }
 
     pub fn into_submission(self) -> Submission {
         match self {
-            Submitted::Sent(s) | Submitted::AlreadySubmitted(s) => s,
+            Submitted::Sent(s) | Submitted::Resumed(s) | Submitted::AlreadySubmitted(s) => s,
+        }
+    }
+
+    /// `sent`, `resumed` or `already_submitted`: what scripts read in `submit --json`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Submitted::Sent(_) => "sent",
+            Submitted::Resumed(_) => "resumed",
+            Submitted::AlreadySubmitted(_) => "already_submitted",
         }
     }
 }
@@ -141,13 +155,40 @@ pub struct PollReport {
     /// Other files (not status files) that are no response of this journal's submissions: another system
     /// sharing the certificate may be waiting for them, so they are kept in `out` (unless `delete_unknown`).
     pub unknown_files: Vec<FetchedFile>,
-    /// Files named like status files that could not be understood: (remote name, local copy, why).
-    pub invalid: Vec<(String, PathBuf, String)>,
-    /// Submissions that passed their deadline during this poll.
+    /// Files named like status files that could not be understood.
+    pub invalid: Vec<InvalidFile>,
+    /// Files of `out` whose names cannot be files in the inbox: left in `out`, not fetched.
+    pub skipped: Vec<SkippedFile>,
+    /// Names of the submissions that passed their deadline during this poll.
+    pub newly_overdue: Vec<String>,
+    /// After the poll, from the journal: every submission of this certificate that was rejected (status 0, or
+    /// an upload refused for good) and not closed (acknowledged) since.
+    pub rejected: Vec<Submission>,
+    /// Every submission of this certificate that is Overdue (no status 2 before its deadline).
     pub overdue: Vec<Submission>,
-    /// Uploads that were interrupted and are held by no live upload (see [`STALE_UPLOAD_AGE`]): submit the
-    /// same file again to finish them.
+    /// Every upload of this certificate that was interrupted and that no live process holds: submit the same
+    /// file again to finish it, or close it to abandon it.
     pub stale: Vec<Submission>,
+    /// Names of the submissions still waiting for a status.
+    pub pending: Vec<String>,
+}
+
+/// A file named like a status file that could not be understood.
+#[derive(Clone, Debug, Serialize)]
+pub struct InvalidFile {
+    pub gateway: GatewayChoice,
+    pub remote_name: String,
+    /// Its copy in the inbox.
+    pub local_path: PathBuf,
+    pub reason: String,
+}
+
+/// A file of `out` that was not fetched because its name cannot be a file in the inbox.
+#[derive(Clone, Debug, Serialize)]
+pub struct SkippedFile {
+    pub gateway: GatewayChoice,
+    pub remote_name: String,
+    pub reason: String,
 }
 
 /// The answer to a heartbeat.
@@ -155,8 +196,13 @@ pub struct PollReport {
 pub struct Ping {
     pub name: String,
     pub receipt: Receipt,
-    /// From the start of the upload to the status 1 file.
+    /// From the start of the upload to the status 1 file (in JSON: `round_trip_ms`, whole milliseconds).
+    #[serde(rename = "round_trip_ms", serialize_with = "serialize_millis")]
     pub round_trip: Duration,
+}
+
+fn serialize_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
@@ -165,10 +211,6 @@ const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// (a live one writes continuously, or gives up after its read time-out, at most minutes).
 const ABANDONED_DOWNLOAD_AGE: Duration = Duration::from_secs(3600);
 
-/// An unfinished upload whose journal record was not touched for this long is held by no live process: a live
-/// upload touches its record every [`UPLOAD_TOUCH_EVERY`].
-pub const STALE_UPLOAD_AGE: Duration = Duration::from_secs(60);
-const UPLOAD_TOUCH_EVERY: Duration = Duration::from_secs(10);
 
 /// The gateway client. See the module documentation for threading.
 pub struct Client {
@@ -394,30 +436,34 @@ impl Client {
     /// network failure that outlasted the retries) resumes that submission under its name.
     ///
     /// A file whose content was submitted to the same service before is not sent again; this returns the
-    /// earlier submission instead (see [`Client::submit_file`], which tells the two apart).
+    /// earlier submission instead (see [`Client::submit_file`], which tells the cases apart).
     pub fn submit(&mut self, service: &str, file: &Path, options: &SubmitOptions) -> Result<Submission> {
         self.submit_file(service, file, options).map(Submitted::into_submission)
     }
 
-    /// As [`Client::submit`], saying whether the file was sent. The rule for "already submitted", which makes
-    /// re-running the same command after a crash safe: a submission of this certificate to the same service
-    /// with the same SHA-256 whose upload completed and which has not failed (status 0 or a refused upload)
-    /// means the gateway has this content; unless `options.again`, nothing is sent. Failed (rejected)
-    /// submissions may be sent again as they are. An unfinished upload of the same content is resumed instead.
+    /// As [`Client::submit`], saying what was done. The rules, which make re-running the same command after a
+    /// crash safe and overlapping runs send a file once (decided in one journal transaction, see
+    /// [`Journal::claim_upload`]):
+    /// - content this certificate already got to the gateway for the same service, and that has not failed nor
+    ///   been closed, is not sent again ([`Submitted::AlreadySubmitted`]), unless `options.again`. For a query
+    ///   service (see [`Service::is_query`]) this holds only while the earlier query waits for its answer;
+    /// - an interrupted upload of the same content is finished under its name ([`Submitted::Resumed`]);
+    /// - one that another live process is uploading is waited for ([`Event::WaitingForOtherUpload`]), then the
+    ///   rules apply again (and usually find the content sent);
+    /// - otherwise the file goes out under a new name ([`Submitted::Sent`]).
     pub fn submit_file(&mut self, service: &str, file: &Path, options: &SubmitOptions) -> Result<Submitted> {
         let service = Service::named(service)?;
         if let Some(name) = &options.name {
             names::validate(name)?;
         }
         let local = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-        let spool = self.spool_folder()?;
+        let spool = self.journal.spool_folder(&self.owner)?;
         let removed = durable::remove_abandoned_partials(&spool, ABANDONED_DOWNLOAD_AGE);
         if removed > 0 {
             log::info!("removed {removed} snapshot(s) left by killed submits from {}", spool.display());
         }
         let snapshot = self.snapshot(file, &spool)?;
-        let (size, sha256) = (snapshot.size, snapshot.sha256.clone());
-        if size == 0 && !options.allow_empty {
+        if snapshot.size == 0 && !options.allow_empty {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 format!(
@@ -427,46 +473,58 @@ impl Client {
                 ),
             ));
         }
-        if !options.again {
-            if let Some(earlier) = self.journal.completed_uploads(&self.owner, &service.name, &sha256)?.pop() {
-                log::info!("{}: already submitted as {}, state {}; not sent again", file.display(), earlier.name, earlier.state);
-                // Dropping the snapshot removes it.
-                return Ok(Submitted::AlreadySubmitted(earlier));
-            }
-        }
-        let payload = Payload::Snapshot(snapshot.file, spool);
-        self.submit_from(service, Some(local), size, sha256, options, payload, file.file_name().map(Path::new)).map(Submitted::Sent)
+        let request = UploadRequest {
+            owner: self.owner.clone(),
+            gateway: self.config.route(&service.name).as_str().to_string(),
+            service: service.name.clone(),
+            local_path: Some(local),
+            size: snapshot.size,
+            sha256: snapshot.sha256.clone(),
+            name: options.name.clone(),
+            dedupe: dedupe_for(&service, options),
+            snapshot: Some(snapshot.file.temporary_path().to_path_buf()),
+        };
+        let label = file.display().to_string();
+        self.submit_claimed(service, request, options, Payload::Snapshot(snapshot.file), file.file_name().map(Path::new), &label)
     }
 
-    /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name.
+    /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name. The same
+    /// rules as for [`Client::submit_file`] apply, content included.
     pub fn submit_bytes(&mut self, service: &str, bytes: &[u8], extension: &str, options: &SubmitOptions) -> Result<Submission> {
+        self.submit_bytes_as(service, bytes, extension, options).map(Submitted::into_submission)
+    }
+
+    /// As [`Client::submit_bytes`], saying what was done (see [`Client::submit_file`]).
+    pub fn submit_bytes_as(&mut self, service: &str, bytes: &[u8], extension: &str, options: &SubmitOptions) -> Result<Submitted> {
         let service = Service::named(service)?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
+        if let Some(name) = &options.name {
+            names::validate(name)?;
+        }
+        if bytes.is_empty() && !options.allow_empty {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the declaration to submit is empty (0 bytes); nothing was sent. Set SubmitOptions::allow_empty if empty is meant",
+            ));
+        }
         let hint = PathBuf::from(format!("{}.{}", options.prefix.as_deref().unwrap_or("sub"), extension.trim_start_matches('.')));
-        self.submit_from(service, None, bytes.len() as u64, sha256, options, Payload::Memory(bytes.to_vec()), Some(&hint))
+        let request = UploadRequest {
+            owner: self.owner.clone(),
+            gateway: self.config.route(&service.name).as_str().to_string(),
+            service: service.name.clone(),
+            local_path: None,
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+            name: options.name.clone(),
+            dedupe: dedupe_for(&service, options),
+            snapshot: None,
+        };
+        self.submit_claimed(service, request, options, Payload::Memory(bytes.to_vec()), Some(&hint), "the declaration")
     }
 
-    /// The folder beside the journal that holds the snapshots of files being submitted, one per owner (one
-    /// journal may serve several certificates, whose names may coincide).
-    fn spool_folder(&self) -> Result<PathBuf> {
-        let journal = self.journal.path();
-        let file_name = journal.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "journal".into());
-        let owner: String =
-            self.owner.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-        let folder = journal.with_file_name(format!("{file_name}.spool")).join(owner);
-        std::fs::create_dir_all(&folder).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot create the spool folder {}: {e}; it lives beside the journal, which must be writable", folder.display()),
-            )
-            .with_source(e)
-        })?;
-        Ok(folder)
-    }
-
-    /// Copies `file` into a temporary file in `spool` while hashing it, and checks that the source did not
-    /// change meanwhile (same file, size and modification time before and after, and exactly that many bytes
-    /// read). The copy is synced to disk, so that what the journal will record is what a resumed upload sends.
+    /// Copies `file` into a temporary file in `spool` (mode 0600) while hashing it, and checks that the source
+    /// did not change meanwhile (same file, size and modification time before and after, and exactly that many
+    /// bytes read). The copy is not synced: it only has to last while this process uploads it, since a resumed
+    /// upload makes a new snapshot, which must have the recorded hash.
     fn snapshot(&mut self, file: &Path, spool: &Path) -> Result<Snapshot> {
         let unreadable = |e: std::io::Error| {
             Error::new(ErrorKind::Io, format!("cannot read {}: {e}; check the path and permissions", file.display())).with_source(e)
@@ -477,8 +535,7 @@ impl Client {
         }
         let mut source = File::open(file).map_err(unreadable)?;
         let opened = source.metadata().map_err(unreadable)?;
-        let target_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
-        let mut copy = PartialFile::beside(&spool.join(target_name))?;
+        let mut copy = PartialFile::private_beside(&spool.join("snapshot"))?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; 256 * 1024];
         let mut size = 0u64;
@@ -511,135 +568,84 @@ impl Client {
         Ok(Snapshot { file: copy, size, sha256: hex::encode(hasher.finalize()) })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn submit_from(
+    /// Claims the upload (waiting for another process's upload of the same content when there is one), sends
+    /// it and records the outcome.
+    fn submit_claimed(
         &mut self,
         service: Service,
-        local_path: Option<PathBuf>,
-        size: u64,
-        sha256: String,
+        request: UploadRequest,
         options: &SubmitOptions,
         payload: Payload,
         name_hint: Option<&Path>,
-    ) -> Result<Submission> {
+        label: &str,
+    ) -> Result<Submitted> {
         let gateway = self.config.route(&service.name);
-        let mut resumed = None;
-        if let Some(name) = &options.name {
-            names::validate(name)?;
-            // The same name, service and content as an upload that never finished: the same command run again
-            // after a kill. Resume it; refusing would push the user to a new name, a duplicate if it landed.
-            let unfinished = self.journal.submission(&self.owner, name).ok().filter(|s| {
-                s.service == service.name && s.sha256.as_deref() == Some(sha256.as_str()) && s.state.is_unfinished_upload()
-                    && s.failed_at.is_none()
-            });
-            if unfinished.is_some() {
-                resumed = unfinished;
-            } else if self.journal.name_used(&self.owner, name)? {
-                return Err(Error::new(
-                    ErrorKind::FilenameReused,
-                    format!(
-                        "the filename {name} was used before by {} (journal {}); the gateway accepts a name once: \
-                         choose another name or leave --name out to get a unique one",
-                        self.owner,
-                        self.journal.path().display()
-                    ),
-                ));
-            }
-        }
+        // Before a name is used up: a mistyped service, or one the certificate may not use, sends nothing.
         self.check_service(&service, gateway)?;
-
-        if resumed.is_none() && options.name.is_none() {
-            resumed = self.journal.unfinished_uploads(&self.owner, &service.name, &sha256)?.into_iter().next();
+        let mut generate = || names::generate(options.prefix.as_deref(), name_hint);
+        let (claim, resumed) = loop {
+            match self.journal.claim_upload(&request, &mut generate)? {
+                Claim::New(claim) => break (claim, false),
+                Claim::Resume(claim) => break (claim, true),
+                Claim::AlreadySubmitted(earlier) => {
+                    log::info!("{label}: already submitted as {}, state {}; not sent again", earlier.name, earlier.state);
+                    // Dropping the payload removes the snapshot.
+                    return Ok(Submitted::AlreadySubmitted(earlier));
+                }
+                Claim::Busy(live) => {
+                    log::warn!(
+                        "{label}: another process is submitting the same content to {} as {} right now; waiting for it \
+                         to finish",
+                        service.name,
+                        live.name
+                    );
+                    self.emit(Event::WaitingForOtherUpload { name: live.name.clone() });
+                    self.journal.wait_for_upload(&self.owner, &live.name)?;
+                }
+            }
+        };
+        let name = claim.name().to_string();
+        if resumed {
+            log::warn!(
+                "{label}: an earlier upload of this content to {} as {name} was interrupted; finishing it under the same name",
+                service.name
+            );
         }
-        let spool_path = |name: &str| match &payload {
-            Payload::Snapshot(_, folder) => Some(folder.join(name)),
-            Payload::Memory(_) => None,
-        };
-        let submission = match resumed {
-            Some(s) => {
-                log::warn!(
-                    "{}: an earlier upload of this file to {} as {} did not finish; retrying it under the same name",
-                    local_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
-                    service.name,
-                    s.name
-                );
-                let wanted = spool_path(&s.name);
-                if s.spool_path != wanted {
-                    self.journal.set_spool_path(&self.owner, &s.name, wanted.as_deref())?
-                } else {
-                    s
-                }
-            }
-            None => {
-                let mut new = NewSubmission {
-                    owner: self.owner.clone(),
-                    name: String::new(),
-                    service: service.name.clone(),
-                    gateway: gateway.as_str().to_string(),
-                    local_path: local_path.clone(),
-                    size: Some(size),
-                    sha256: Some(sha256.clone()),
-                    spool_path: None,
-                };
-                let mut tries = 0;
-                loop {
-                    new.name = match &options.name {
-                        Some(n) => n.clone(),
-                        None => names::generate(options.prefix.as_deref(), name_hint),
-                    };
-                    new.spool_path = spool_path(&new.name);
-                    match self.journal.create_submission(&new) {
-                        Ok(s) => break s,
-                        // A generated name clashed (practically never): draw another.
-                        Err(e) if e.kind() == ErrorKind::FilenameReused && options.name.is_none() && tries < 5 => tries += 1,
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        };
-        let name = submission.name.clone();
-        // The snapshot takes its place under the submission's name (replacing, on a resumed upload, the copy
-        // an earlier run left: the content is the same, the hash says so). Its path is in the journal already.
         let source = match payload {
-            Payload::Snapshot(copy, _) => {
-                let path = submission.spool_path.clone().ok_or_else(|| Error::new(ErrorKind::Internal, "a snapshot without a spool path"))?;
-                copy.persist(&path, Durability::Synced)?;
+            Payload::Snapshot(copy) => {
+                copy.moved_away();
+                let path = claim.submission.spool_path.clone().ok_or_else(|| Error::new(ErrorKind::Internal, "a snapshot without a spool path"))?;
                 Source::Spool(path)
             }
             Payload::Memory(bytes) => Source::Memory(bytes),
         };
         self.emit(Event::Reserved { name: name.clone(), service: service.name.clone() });
-        let result = self.upload(gateway, &service, &name, size, &source);
-        if let Source::Spool(path) = &source {
-            // Once the gateway has the whole file (or the submission failed for good) the copy serves nothing:
-            // a finished upload is never sent again. After a connection failure it stays for the next attempt.
-            let done = result.as_ref().map_or_else(|_| self.journal.submission(&self.owner, &name).map(|s| s.failed_at.is_some()), |_| Ok(true))?;
-            if done {
-                self.remove_spool_copy(&name, path)?;
+        match self.upload(gateway, &service, &name, request.size, &source) {
+            Ok(bytes) => {
+                let s = self.journal.complete_upload(claim, self.config.deadline)?;
+                log::info!("uploaded {name} to {} ({bytes} bytes, attempt {})", service.name, s.attempts);
+                self.emit(Event::Uploaded { name, bytes, attempts: s.attempts });
+                Ok(if resumed { Submitted::Resumed(s) } else { Submitted::Sent(s) })
+            }
+            Err(UploadFailure::Refused(e)) => {
+                // Refused for good (permission, a local read error, ...): record why; the copy serves nothing.
+                let code = format!("{:?}", e.kind());
+                self.journal.fail(&self.owner, &name, &code, e.message())?;
+                self.journal.release_upload(claim, true)?;
+                Err(e.context(format!("submission {name} failed")))
+            }
+            Err(UploadFailure::GaveUp(e)) => {
+                // Still unfinished: the copy stays, and the same file submitted again finishes it.
+                self.journal.release_upload(claim, false)?;
+                Err(e)
             }
         }
-        result.and_then(|_| self.journal.submission(&self.owner, &name))
     }
 
-    fn remove_spool_copy(&mut self, name: &str, path: &Path) -> Result<()> {
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => log::warn!("cannot remove the spool copy {}: {e}", path.display()),
-        }
-        self.journal.set_spool_path(&self.owner, name, None)?;
-        Ok(())
-    }
-
-    fn upload(
-        &mut self,
-        gateway: GatewayChoice,
-        service: &Service,
-        name: &str,
-        size: u64,
-        source: &Source,
-    ) -> Result<Submission> {
-        let folder = self.services_folder(gateway)?;
+    /// Sends `source` as `name` into the service's folder, retrying connection failures under the same name
+    /// (each attempt after the first, which the claim recorded, is counted in the journal before it starts).
+    fn upload(&mut self, gateway: GatewayChoice, service: &Service, name: &str, size: u64, source: &Source) -> Result<u64, UploadFailure> {
+        let folder = self.services_folder(gateway).map_err(UploadFailure::GaveUp)?;
         let remote = match folder {
             Some(root) => format!("{root}/{}/{name}", service.name),
             None => format!("{}/{name}", service.name),
@@ -651,19 +657,12 @@ impl Client {
         let attempts = self.config.upload_attempts.max(1);
         let mut last_error = None;
         for attempt in 1..=attempts {
-            let s = self.journal.start_upload(&self.owner, name)?;
-            let mut reader = source.open()?;
+            if attempt > 1 {
+                self.journal.start_upload(&self.owner, name).map_err(UploadFailure::GaveUp)?;
+            }
+            let mut reader = source.open().map_err(UploadFailure::Refused)?;
             let mut events = self.events.take();
-            let (journal, owner) = (self.journal.clone(), self.owner.clone());
-            let mut touched = Instant::now();
             let mut report = |sent: u64| {
-                // Shows `poll` that this upload is alive (see STALE_UPLOAD_AGE).
-                if touched.elapsed() >= UPLOAD_TOUCH_EVERY {
-                    touched = Instant::now();
-                    if let Err(e) = journal.touch(&owner, name) {
-                        log::warn!("{e}");
-                    }
-                }
                 if let Some(handler) = events.as_mut() {
                     handler(&Event::Uploading { name: name.to_string(), sent, total: size });
                 }
@@ -671,42 +670,34 @@ impl Client {
             let result = self.session(gateway).and_then(|session| session.put(&mut reader, &remote, transfer, Some(&mut report)));
             self.events = events;
             match result {
-                Ok(bytes) => {
-                    let s = self.journal.finish_upload(&self.owner, name, self.config.deadline)?;
-                    log::info!("uploaded {name} to {} ({bytes} bytes, attempt {})", service.name, s.attempts);
-                    self.emit(Event::Uploaded { name: name.to_string(), bytes, attempts: s.attempts });
-                    return Ok(s);
-                }
+                Ok(bytes) => return Ok(bytes),
                 Err(e) if is_transient(&e) => {
-                    log::warn!("upload of {name} (attempt {attempt}) failed: {e}; retrying under the same name");
-                    self.emit(Event::Retrying { name: name.to_string(), attempt: s.attempts, error: e.to_string() });
+                    log::warn!("upload of {name} (attempt {attempt} of {attempts}) failed: {e}; retrying under the same name");
+                    self.emit(Event::Retrying { name: name.to_string(), attempt, error: e.to_string() });
                     self.drop_session(gateway);
                     last_error = Some(e);
                     if attempt < attempts {
                         std::thread::sleep(TRANSIENT_RETRY_PAUSE * attempt);
                     }
                 }
-                Err(e) => {
-                    // Refused for good (permission, local read error, ...): record why.
-                    let code = format!("{:?}", e.kind());
-                    self.journal.fail(&self.owner, name, &code, e.message())?;
-                    return Err(e.context(format!("submission {name} failed")));
-                }
+                Err(e) => return Err(UploadFailure::Refused(e)),
             }
         }
         let e = last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no upload attempt was made"));
-        Err(Error::new(
+        Err(UploadFailure::GaveUp(Error::new(
             e.kind(),
             format!(
                 "the upload of {name} to {} failed {attempts} times ({e}); it stays recorded as {name} in the journal: \
-                 submit the same file again to retry under the same name",
+                 submit the same file again to finish it under the same name",
                 service.name
             ),
-        ))
+        )))
     }
 
     /// Fetches everything new from `out` into `inbox`, records it, applies status files to their submissions
     /// and only then deletes the files remotely (unless kept). Marks submissions past their deadline Overdue.
+    /// The report also lists, from the journal, every submission that needs attention now (rejected and not
+    /// closed, overdue, interrupted uploads) and every one still waiting for a status.
     ///
     /// Polls of one journal run one at a time (see [`Journal::lock_polls`]): a second one waits for the first.
     pub fn poll(&mut self, inbox: &Path, options: &PollOptions) -> Result<PollReport> {
@@ -715,64 +706,91 @@ impl Client {
         for gateway in self.gateways_to_poll()? {
             self.poll_gateway(gateway, inbox, options, &|_| true, &mut report)?;
         }
-        report.overdue = self.journal.mark_overdue(&self.owner, journal::now_ms())?;
-        for s in &report.overdue {
+        for s in self.journal.mark_overdue(&self.owner, journal::now_ms())? {
             log::warn!("{} ({}) is overdue: no status 2 (accepted) before its deadline", s.name, s.service);
+            report.newly_overdue.push(s.name);
         }
-        report.stale = self.stale_uploads()?;
+        self.fill_attention(&mut report)?;
         Ok(report)
     }
 
+    /// The journal's view after a poll: what needs attention, and what still waits.
+    fn fill_attention(&self, report: &mut PollReport) -> Result<()> {
+        report.rejected = self.rejected()?;
+        report.overdue = self.journal.submissions_in_states(&self.owner, &[SubmissionState::Overdue])?;
+        report.stale = self.stale_uploads()?;
+        report.pending = self.pending()?.into_iter().map(|s| s.name).collect();
+        Ok(())
+    }
+
     /// Polls every `interval` until no submission of this certificate waits for a status (everything
-    /// Responded or Failed; heartbeats are done at status 1) or `wait` has passed.
+    /// Responded, Failed or Closed; heartbeats are done at status 1) or `wait` has passed. A connection failure
+    /// (the gateway restarting, the network gone for a while) does not end the wait: the next poll reconnects.
+    /// If the last poll before the wait ran out failed, that failure is the result.
     pub fn poll_until_settled(&mut self, inbox: &Path, options: &PollOptions, wait: Duration, interval: Duration) -> Result<PollReport> {
+        if interval.is_zero() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "the poll interval is zero; give one of at least 1 s (e.g. 2s)"));
+        }
         let deadline = Instant::now() + wait;
         let mut total = PollReport::default();
         loop {
-            let report = self.poll(inbox, options)?;
-            total.files.extend(report.files);
-            total.receipts.extend(report.receipts);
-            total.unknown.extend(report.unknown);
-            total.unknown_files.extend(report.unknown_files);
-            total.invalid.extend(report.invalid);
-            total.overdue.extend(report.overdue);
-            total.stale = report.stale;
-            if self.pending()?.is_empty() || Instant::now() >= deadline {
-                return Ok(total);
+            match self.poll(inbox, options) {
+                Ok(report) => {
+                    total.files.extend(report.files);
+                    total.receipts.extend(report.receipts);
+                    total.unknown.extend(report.unknown);
+                    total.unknown_files.extend(report.unknown_files);
+                    total.invalid.extend(report.invalid);
+                    total.skipped.extend(report.skipped);
+                    total.newly_overdue.extend(report.newly_overdue);
+                    (total.rejected, total.overdue, total.stale, total.pending) =
+                        (report.rejected, report.overdue, report.stale, report.pending);
+                    if total.pending.is_empty() || Instant::now() >= deadline {
+                        return Ok(total);
+                    }
+                }
+                Err(e) if is_transient(&e) && Instant::now() < deadline => {
+                    log::warn!("{e}; polling again in {} s, until the wait ends", interval.as_secs_f64());
+                    self.drop_session(GatewayChoice::New);
+                    self.drop_session(GatewayChoice::Legacy);
+                }
+                Err(e) => return Err(e),
             }
             std::thread::sleep(interval.min(deadline.saturating_duration_since(Instant::now())));
         }
     }
 
-    /// Closes this certificate's submission `name`, which waits for a status that will not come (see
-    /// [`Journal::close`]).
+    /// Closes this certificate's submission `name` (see [`Journal::close`]): stops waiting for a status that
+    /// will not come, abandons an interrupted upload that will not be finished, or acknowledges a rejection.
     pub fn close_submission(&self, name: &str, reason: Option<&str>) -> Result<Submission> {
         self.journal.close(&self.owner, name, reason)
     }
 
-    /// Submissions of this certificate whose upload was interrupted and that no live upload holds: their record
-    /// is unfinished and untouched for [`STALE_UPLOAD_AGE`]. Submitting the same file again finishes them.
+    /// This certificate's uploads that were interrupted and that no live process holds (see
+    /// [`Journal::stale_uploads`]): submit the same file again to finish one, or close it to abandon it.
     pub fn stale_uploads(&self) -> Result<Vec<Submission>> {
-        let cutoff = journal::now_ms() - STALE_UPLOAD_AGE.as_millis() as i64;
+        self.journal.stale_uploads(&self.owner)
+    }
+
+    /// This certificate's rejected submissions (status 0, or an upload refused for good) that nobody closed
+    /// (acknowledged) yet.
+    pub fn rejected(&self) -> Result<Vec<Submission>> {
         Ok(self
             .journal
-            .submissions(Some(&self.owner))?
+            .submissions_in_states(&self.owner, &[SubmissionState::Failed])?
             .into_iter()
-            .filter(|s| s.state.is_unfinished_upload() && s.failed_at.is_none() && s.updated_at < cutoff)
+            .filter(|s| s.closed_at.is_none())
             .collect())
     }
 
     /// Submissions of this certificate still waiting for a status.
     pub fn pending(&self) -> Result<Vec<Submission>> {
+        use SubmissionState as S;
         Ok(self
             .journal
-            .submissions(Some(&self.owner))?
+            .submissions_in_states(&self.owner, &[S::Uploaded, S::Delivered, S::Accepted, S::Overdue])?
             .into_iter()
-            .filter(|s| match s.state {
-                SubmissionState::Uploaded | SubmissionState::Accepted | SubmissionState::Overdue => true,
-                SubmissionState::Delivered => s.service != HEARTBEAT_SERVICE,
-                _ => false,
-            })
+            .filter(|s| !(s.state == S::Delivered && s.service == HEARTBEAT_SERVICE))
             .collect())
     }
 
@@ -796,10 +814,8 @@ impl Client {
         for (_, g) in &self.config.routes {
             gateways.insert(slot(*g));
         }
-        for s in self.journal.submissions(Some(&self.owner))? {
-            if !s.state.is_final() && s.gateway == GatewayChoice::Legacy.as_str() {
-                gateways.insert(slot(GatewayChoice::Legacy));
-            }
+        if self.journal.has_unsettled_on(&self.owner, GatewayChoice::Legacy.as_str())? {
+            gateways.insert(slot(GatewayChoice::Legacy));
         }
         Ok(gateways.into_iter().map(|i| if i == 0 { GatewayChoice::New } else { GatewayChoice::Legacy }).collect())
     }
@@ -827,11 +843,24 @@ impl Client {
 
         let mut deletable = Vec::new();
         for entry in files {
+            // A name that cannot be a file in the inbox (or could escape it) is skipped, and the poll goes on:
+            // one odd file must not keep every other receipt from coming in.
+            if let Some(why) = unusable_local_name(&entry.name) {
+                log::warn!("skipping {:?} in out: {why}; it is left there (fetch it by hand if it matters)", entry.name);
+                report.skipped.push(SkippedFile { gateway, remote_name: entry.name.clone(), reason: why });
+                continue;
+            }
             let fetched = match self.fetch(gateway, &entry.name, entry.size, inbox) {
                 Ok(fetched) => fetched,
                 // Gone between the listing and the download: another system sharing the certificate took it.
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     log::info!("{} left out before it could be fetched (another system took it): {e}", entry.name);
+                    continue;
+                }
+                // The local file system refuses the name (too long for it, characters it cannot hold).
+                Err(e) if e.kind() == ErrorKind::InvalidFilename => {
+                    log::warn!("skipping {:?} in out: {e}; it is left there", entry.name);
+                    report.skipped.push(SkippedFile { gateway, remote_name: entry.name.clone(), reason: e.message().to_string() });
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -862,20 +891,16 @@ impl Client {
                             transaction_id: parsed.transaction_id.clone(),
                             code: parsed.code.as_digit(),
                         });
-                        let known = match &outcome {
-                            ReceiptOutcome::UnknownName => false,
-                            ReceiptOutcome::AlreadyRecorded => self.journal.submission(&self.owner, &parsed.transaction_id).is_ok(),
-                            _ => true,
-                        };
                         let received = ReceivedReceipt { gateway, receipt: parsed, outcome, local_path: fetched.local_path.clone() };
-                        if known {
-                            delete = true;
+                        if received.outcome.is_ours() {
+                            delete = !self.may_be_shared_refusal(&received.receipt)?;
                             report.receipts.push(received);
                         } else {
                             log::warn!(
-                                "{}: a status file for {}, which this journal never submitted; kept in out and in {}",
+                                "{}: a status file for {} ({}); kept in out and copied to {}",
                                 entry.name,
                                 received.receipt.transaction_id,
+                                received.outcome,
                                 received.local_path.display()
                             );
                             delete = options.delete_unknown;
@@ -888,10 +913,15 @@ impl Client {
                             delete = true;
                             report.receipts.push(received);
                         }
-                        report.invalid.push((entry.name.clone(), fetched.local_path.clone(), e.message().to_string()));
+                        report.invalid.push(InvalidFile {
+                            gateway,
+                            remote_name: entry.name.clone(),
+                            local_path: fetched.local_path.clone(),
+                            reason: e.message().to_string(),
+                        });
                     }
                 }
-            } else if self.is_linked_response(&entry.name)? {
+            } else if self.journal.is_response_of_ours(&self.owner, &entry.name)? {
                 delete = true;
             } else {
                 log::warn!(
@@ -927,6 +957,24 @@ impl Client {
         Ok(())
     }
 
+    /// True for a FILENAME_CANNOT_BE_REUSED status 0 that failed a submission whose name the user chose: another
+    /// system sharing the certificate may have sent the same name and need that file too, so it stays in `out`
+    /// (see the journal's documentation on which status 0 is whose).
+    fn may_be_shared_refusal(&self, receipt: &Receipt) -> Result<bool> {
+        if !receipt.is_filename_reused() {
+            return Ok(false);
+        }
+        let chosen = self.journal.find_submission(&self.owner, &receipt.transaction_id)?.is_some_and(|s| s.name_chosen);
+        if chosen {
+            log::warn!(
+                "{}: left in out, as another system sharing the certificate may also have used the name {}",
+                receipt.status_file,
+                receipt.transaction_id
+            );
+        }
+        Ok(chosen)
+    }
+
     /// A status 0 file whose content cannot be read still says, by its name `status_<service>_<name>_0.xml`,
     /// that the gateway refused `name`: when that is one of this journal's submissions, it fails (with the
     /// reason and where the file is kept) instead of waiting for a status that will never come.
@@ -939,11 +987,15 @@ impl Client {
         download_id: Option<i64>,
     ) -> Result<Option<ReceivedReceipt>> {
         let Some((middle, StatusCode::Error)) = receipt::status_name_parts(status_file) else { return Ok(None) };
-        let submission = self
-            .journal
-            .submissions(Some(&self.owner))?
-            .into_iter()
-            .find(|s| middle.strip_prefix(s.service.as_str()).and_then(|rest| rest.strip_prefix('_')) == Some(s.name.as_str()));
+        // Service and name may both hold underscores: try each split against the journal.
+        let mut submission = None;
+        for (at, _) in middle.match_indices('_') {
+            let (service, name) = (&middle[..at], &middle[at + 1..]);
+            if let Some(s) = self.journal.find_submission(&self.owner, name)?.filter(|s| s.service == service) {
+                submission = Some(s);
+                break;
+            }
+        }
         let Some(submission) = submission else { return Ok(None) };
         let parsed = Receipt {
             status_file: status_file.to_string(),
@@ -959,7 +1011,8 @@ impl Client {
                 code: Some("UNREADABLE_STATUS_FILE".into()),
                 message: Some(format!("the gateway sent status 0 for {}, in a file that cannot be read: {}", submission.name, error.message())),
                 resolution: Some(format!(
-                    "the file is kept in {}: read it, and ask the agency what it means before sending the declaration again                      under a new name",
+                    "the file is kept in {}: read it, and ask the agency what it means before sending the declaration \
+                     again under a new name",
                     local_path.display()
                 )),
             }],
@@ -967,14 +1020,6 @@ impl Client {
         let outcome = self.journal.apply_receipt(&self.owner, &parsed, download_id)?;
         self.emit(Event::Receipt { status_file: status_file.to_string(), transaction_id: submission.name.clone(), code: 0 });
         Ok(Some(ReceivedReceipt { gateway, receipt: parsed, outcome, local_path: local_path.to_path_buf() }))
-    }
-
-    fn is_linked_response(&self, remote_name: &str) -> Result<bool> {
-        Ok(self
-            .journal
-            .submissions(Some(&self.owner))?
-            .iter()
-            .any(|s| s.response_files.iter().any(|r| r == remote_name)))
     }
 
     /// True when a file recorded as fetched needs no new download: its local copy is there, or it is not a
@@ -990,12 +1035,6 @@ impl Client {
     /// the body), download to a temporary file, fsync, link it into place under a free name, fsync the
     /// folder, then record it.
     fn fetch(&mut self, gateway: GatewayChoice, remote_name: &str, listed_size: Option<u64>, inbox: &Path) -> Result<FetchedFile> {
-        if remote_name.contains(['/', '\\']) || remote_name == "." || remote_name == ".." || remote_name.is_empty() {
-            return Err(Error::new(
-                ErrorKind::UnexpectedReply,
-                format!("the gateway listed the odd name {remote_name:?} in out; not fetching it"),
-            ));
-        }
         // The journal decides, not the inbox: the downstream system moves files out of the inbox, and a file
         // the journal holds must not come back because its local copy is gone.
         let known = self.journal.download(&self.owner, gateway.as_str(), remote_name)?;
@@ -1132,9 +1171,28 @@ struct Snapshot {
 
 /// What a submission sends, before its name is known.
 enum Payload {
-    /// A snapshot and the spool folder it goes to.
-    Snapshot(PartialFile, PathBuf),
+    /// A snapshot in the spool folder, which the claim moves under the submission's name.
+    Snapshot(PartialFile),
     Memory(Vec<u8>),
+}
+
+/// Why an upload did not complete.
+enum UploadFailure {
+    /// Refused for good (permission, a local read error): the submission fails.
+    Refused(Error),
+    /// Connection failures outlasted the retries: the submission stays unfinished, to be finished later.
+    GaveUp(Error),
+}
+
+/// How far content deduplication reaches for a submission (see [`Dedupe`]).
+fn dedupe_for(service: &Service, options: &SubmitOptions) -> Dedupe {
+    if options.again {
+        Dedupe::Never
+    } else if service.is_query() {
+        Dedupe::WhileUnanswered
+    } else {
+        Dedupe::Always
+    }
 }
 
 /// What an upload reads from.
@@ -1194,21 +1252,114 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}; check the folder's permissions and free space", path.display())).with_source(e)
 }
 
-/// Moves a finished download into the inbox under the remote name, durably (see [`crate::durable`]). If a
-/// file of that name is there already with the same content, the download is dropped (no duplicate); with
-/// other content, the new file gets a numbered name, so nothing is ever overwritten, even by a poll running
-/// at the same moment.
+/// Why a name listed in `out` cannot be a file in the inbox, if it cannot: it could leave the inbox (`..`, a
+/// path separator), hide (a leading dot, which our temporary files use), or break the tools that read the inbox
+/// (control characters, text that was not UTF-8), or it is longer than a file name may be.
+fn unusable_local_name(name: &str) -> Option<String> {
+    const MAX_NAME_BYTES: usize = 255;
+    if name.is_empty() || name == "." || name == ".." {
+        return Some("it is not a file name".into());
+    }
+    if name.contains(['/', '\\']) {
+        return Some("it holds a path separator".into());
+    }
+    if name.starts_with('.') {
+        return Some("it starts with a dot (a hidden file in the inbox)".into());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Some(format!("it holds the control character {c:?}"));
+    }
+    if name.contains('\u{FFFD}') {
+        return Some("it is not valid UTF-8".into());
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Some(format!("it is {} bytes long, more than a file name may have ({MAX_NAME_BYTES})", name.len()));
+    }
+    if cfg!(windows) {
+        if let Some(c) = name.chars().find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')) {
+            return Some(format!("it holds {c:?}, which Windows does not allow in a file name"));
+        }
+        if name.ends_with(['.', ' ']) {
+            return Some("it ends with a dot or a space, which Windows drops".into());
+        }
+    }
+    None
+}
+
+/// `remote_name` with ` n` inserted before its extension: `status_S_N_2.xml` -> `status_S_N_2.1.xml`,
+/// `reply` -> `reply.1`; the stem is shortened if the result would be longer than a file name may be.
+fn numbered_name(remote_name: &str, n: u32) -> String {
+    let (stem, extension) = match remote_name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => (stem, format!(".{ext}")),
+        _ => (remote_name, String::new()),
+    };
+    let suffix = format!(".{n}{extension}");
+    let mut stem = stem.to_string();
+    while stem.len() + suffix.len() > 255 {
+        stem.pop();
+    }
+    format!("{stem}{suffix}")
+}
+
+/// A local file system that refuses a name (too long for it, characters it cannot hold) refuses that one
+/// file: the poll skips it and goes on.
+fn refused_name(error: Error, name: &str) -> Error {
+    let refused = std::error::Error::source(&error)
+        .and_then(|e| e.downcast_ref::<std::io::Error>())
+        .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::InvalidFilename | std::io::ErrorKind::InvalidInput));
+    if refused {
+        Error::new(ErrorKind::InvalidFilename, format!("the inbox's file system does not take the name {name:?}: {error}"))
+    } else {
+        error
+    }
+}
+
+/// Moves a finished download into the inbox under the remote name, durably (see [`crate::durable`]).
+/// - A file of that name with the same content is there already: the download is dropped (no duplicate).
+/// - A status file whose copy under that name cannot be read as one (a broken file the gateway then replaced):
+///   the new file takes the name, and the broken copy moves aside to `<name>.invalid`, so that a pickup of
+///   `*.xml` sees the good one.
+/// - Otherwise the new file gets a numbered name that keeps the extension (`status_..._2.1.xml`).
+///
+/// Nothing is ever overwritten, even by a poll running at the same moment.
 fn place_in_inbox(mut download: PartialFile, inbox: &Path, remote_name: &str, sha256: &str) -> Result<PathBuf> {
-    let mut candidate = inbox.join(remote_name);
-    let mut n = 1;
-    while !download.persist_new(&candidate)? {
+    let canonical = inbox.join(remote_name);
+    if receipt::is_status_file_name(remote_name) && canonical.exists() {
+        let readable = |path: &Path| std::fs::read(path).is_ok_and(|content| Receipt::parse(remote_name, &content).is_ok());
+        if !readable(&canonical) && readable(download.temporary_path()) {
+            move_aside(&canonical)?;
+        }
+    }
+    let mut n = 0;
+    loop {
+        let candidate = if n == 0 { canonical.clone() } else { inbox.join(numbered_name(remote_name, n)) };
+        if download.persist_new(&candidate).map_err(|e| refused_name(e, remote_name))? {
+            return Ok(candidate);
+        }
         if hash_file(&candidate).map(|(_, h)| h == sha256).unwrap_or(false) {
             return Ok(candidate);
         }
-        candidate = inbox.join(format!("{remote_name}.{n}"));
         n += 1;
     }
-    Ok(candidate)
+}
+
+/// Renames `path` to the first free `<path>.invalid`, `<path>.invalid.1`, ... without ever replacing a file.
+fn move_aside(path: &Path) -> Result<PathBuf> {
+    for n in 0.. {
+        let mut aside = path.as_os_str().to_os_string();
+        aside.push(if n == 0 { ".invalid".to_string() } else { format!(".invalid.{n}") });
+        let aside = PathBuf::from(aside);
+        match std::fs::hard_link(path, &aside) {
+            Ok(()) => {
+                std::fs::remove_file(path).map_err(|e| io_error(path, e))?;
+                log::warn!("moved the unreadable copy {} aside to {}, as a good one arrived", path.display(), aside.display());
+                return Ok(aside);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_error(path, e)),
+        }
+    }
+    unreachable!("an unbounded range always yields another number")
 }
 
 /// Size and SHA-256 of a local file, read in one streaming pass.
@@ -1273,11 +1424,59 @@ mod tests {
         };
         let sha = hex::encode(Sha256::digest(b"second"));
         let placed = place_in_inbox(download(b"second"), inbox, "r.xml", &sha).unwrap();
-        assert_eq!(placed, inbox.join("r.xml.1"));
+        assert_eq!(placed, inbox.join("r.1.xml"), "the number goes before the extension");
         assert_eq!(std::fs::read(inbox.join("r.xml")).unwrap(), b"first");
         // The same content again lands on the existing copy: no duplicate, and no temporary file left.
         let again = place_in_inbox(download(b"second"), inbox, "r.xml", &sha).unwrap();
-        assert_eq!(again, inbox.join("r.xml.1"));
+        assert_eq!(again, inbox.join("r.1.xml"));
         assert_eq!(std::fs::read_dir(inbox).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_good_status_file_takes_the_name_of_an_unreadable_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path();
+        let name = "status_Manifest.AnkomstdeklarationOpret_d-1.xml_2.xml";
+        std::fs::write(inbox.join(name), b"<status><file>").unwrap();
+        let good = b"<status><file><FTPTransaktionsId>d-1.xml</FTPTransaktionsId><service>Manifest.AnkomstdeklarationOpret</service></file></status>";
+        let mut partial = PartialFile::beside(&inbox.join(name)).unwrap();
+        partial.write_all(good).unwrap();
+        let placed = place_in_inbox(partial, inbox, name, &hex::encode(Sha256::digest(good))).unwrap();
+        assert_eq!(placed, inbox.join(name));
+        assert_eq!(std::fs::read(inbox.join(name)).unwrap(), good);
+        assert_eq!(std::fs::read(inbox.join(format!("{name}.invalid"))).unwrap(), b"<status><file>", "the broken copy is kept aside");
+    }
+
+    #[test]
+    fn numbered_names_keep_the_extension_and_fit() {
+        assert_eq!(numbered_name("status_S_N_2.xml", 1), "status_S_N_2.1.xml");
+        assert_eq!(numbered_name("reply", 3), "reply.3");
+        assert_eq!(numbered_name(".hidden", 1), ".hidden.1");
+        let long = format!("{}.xml", "x".repeat(251));
+        let numbered = numbered_name(&long, 12);
+        assert_eq!(numbered.len(), 255);
+        assert!(numbered.ends_with(".12.xml"), "{numbered}");
+    }
+
+    #[test]
+    fn names_that_cannot_be_inbox_files_are_recognised() {
+        for ok in ["status_S_a-b_1.xml", "response_S_x", &"y".repeat(255)] {
+            assert_eq!(unusable_local_name(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("", "not a file name"),
+            ("..", "not a file name"),
+            ("../x", "path separator"),
+            ("a\\b", "path separator"),
+            ("a/b", "path separator"),
+            (".gw-0123456789abcdef.part", "starts with a dot"),
+            ("a\nb", "control character"),
+            ("a\u{7f}", "control character"),
+            ("bad\u{FFFD}name", "not valid UTF-8"),
+        ] {
+            let reason = unusable_local_name(bad).unwrap_or_else(|| panic!("{bad:?} taken"));
+            assert!(reason.contains(why), "{bad:?}: {reason}");
+        }
+        assert!(unusable_local_name(&"z".repeat(256)).unwrap().contains("256 bytes"));
     }
 }

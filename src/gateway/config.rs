@@ -92,6 +92,9 @@ pub struct Config {
     pub certificate_password: Option<Secret>,
     pub certificate_password_file: Option<PathBuf>,
     pub password: Option<Secret>,
+    /// Where `password` came from, for the message of a refused login ("the environment variable
+    /// SKAT_GATEWAY_PASSWORD", "the prompt"); a face that sets `password` says so here.
+    pub password_source: Option<String>,
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
     pub system_roots: bool,
@@ -133,6 +136,7 @@ impl Config {
             certificate_password: None,
             certificate_password_file: None,
             password: None,
+            password_source: None,
             password_file: None,
             ca_file: None,
             system_roots: true,
@@ -260,7 +264,12 @@ impl Config {
             GatewayChoice::Legacy => Login::CertificateOnly { username },
         };
         let tls = TlsOptions { system_roots: self.system_roots, ca_file: self.ca_file.clone(), ..TlsOptions::default() };
+        let origin = match gateway {
+            GatewayChoice::New => self.password_origin(),
+            GatewayChoice::Legacy => None,
+        };
         Ok(SessionConfig::new(endpoint, identity, login)
+            .with_password_origin(origin)
             .with_tls(tls)
             .with_timeouts(Timeouts { connect: self.connect_timeout, io: self.io_timeout }))
     }
@@ -271,6 +280,14 @@ impl Config {
             return Ok(Some(p.clone()));
         }
         self.password_file.as_deref().map(|f| read_secret_file(f, "gateway password")).transpose()
+    }
+
+    /// Where the gateway password comes from, in words for messages (never the password itself).
+    pub fn password_origin(&self) -> Option<String> {
+        if self.password.is_some() {
+            return Some(self.password_source.clone().unwrap_or_else(|| "the configuration given to the library".into()));
+        }
+        self.password_file.as_ref().map(|f| format!("the file {}", f.display()))
     }
 
     /// The certificate file's password: given directly, or read from its file (first line).
@@ -301,12 +318,23 @@ impl Config {
             self.certificate_password_file = Some(p);
             self.certificate_password = None;
         }
-        if let Some(p) = var("SKAT_GATEWAY_PASSWORD") {
-            self.password = Some(Secret::new(p));
+        match var("SKAT_GATEWAY_PASSWORD") {
+            // An empty password would be sent, refused, and count towards a lock-out; a variable set to nothing
+            // (`SKAT_GATEWAY_PASSWORD=` in a crontab) is a mistake, not a password.
+            Some(p) if p.is_empty() => log::warn!(
+                "SKAT_GATEWAY_PASSWORD is set but empty; ignoring it{}",
+                self.password_file.as_ref().map(|f| format!(" (the password comes from {})", f.display())).unwrap_or_default()
+            ),
+            Some(p) => {
+                self.password = Some(Secret::new(p));
+                self.password_source = Some("the environment variable SKAT_GATEWAY_PASSWORD".into());
+            }
+            None => {}
         }
         if let Some(p) = path("SKAT_GATEWAY_PASSWORD_FILE") {
             self.password_file = Some(p);
             self.password = None;
+            self.password_source = None;
         }
         if let Some(u) = var("SKAT_GATEWAY_USERNAME").filter(|v| !v.is_empty()) {
             self.username = Some(u);
@@ -355,8 +383,12 @@ fn read_secret_file(path: &Path, what: &str) -> Result<Secret> {
     {
         use std::os::unix::fs::PermissionsExt;
         if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                log::warn!("the {what} file {} is readable by others: chmod 600 it", path.display());
+            // Once per file and process: the file is read again on every reconnect.
+            static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+            let mut warned = WARNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if meta.permissions().mode() & 0o077 != 0 && !warned.iter().any(|p| p == path) {
+                warned.push(path.to_path_buf());
+                log::warn!("the {what} file {} can be read by other users: chmod 600 it", path.display());
             }
         }
     }

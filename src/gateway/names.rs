@@ -91,16 +91,67 @@ pub fn generate_at(prefix: Option<&str>, file: Option<&Path>, now: OffsetDateTim
     format!("{prefix}-{stamp}-{random}{extension}")
 }
 
-/// Replaces every character the gateway might refuse by `_` and folds runs of them.
+/// Replaces every character the gateway might refuse by `_` and folds runs of them, after spelling the Danish,
+/// Nordic and German letters and the common accented ones the way Danes write them without those letters
+/// (`æ` -> `ae`, `ø` -> `oe`, `å` -> `aa`, `é` -> `e`): `Ankomst Ærø.xml` gives `Ankomst_Aeroe`, not
+/// `Ankomst_r_`.
 fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let c = if allowed(c) { c } else { '_' };
-        if !(c == '_' && out.ends_with('_')) {
-            out.push(c);
+        let spelled = transliterate(c);
+        let replacement;
+        let piece: &str = match spelled {
+            Some(ascii) => ascii,
+            None => {
+                replacement = if allowed(c) { c.to_string() } else { "_".to_string() };
+                &replacement
+            }
+        };
+        for c in piece.chars() {
+            if !(c == '_' && out.ends_with('_')) {
+                out.push(c);
+            }
         }
     }
     out
+}
+
+/// The ASCII spelling of a letter a declaration's file name commonly holds, if it is one.
+fn transliterate(c: char) -> Option<&'static str> {
+    Some(match c {
+        'æ' => "ae",
+        'Æ' => "Ae",
+        'ø' | 'ö' | 'œ' => "oe",
+        'Ø' | 'Ö' | 'Œ' => "Oe",
+        'å' => "aa",
+        'Å' => "Aa",
+        'ä' => "ae",
+        'Ä' => "Ae",
+        'ü' => "ue",
+        'Ü' => "Ue",
+        'ß' => "ss",
+        'á' | 'à' | 'â' | 'ã' => "a",
+        'Á' | 'À' | 'Â' | 'Ã' => "A",
+        'é' | 'è' | 'ê' | 'ë' => "e",
+        'É' | 'È' | 'Ê' | 'Ë' => "E",
+        'í' | 'ì' | 'î' | 'ï' => "i",
+        'Í' | 'Ì' | 'Î' | 'Ï' => "I",
+        'ó' | 'ò' | 'ô' | 'õ' => "o",
+        'Ó' | 'Ò' | 'Ô' | 'Õ' => "O",
+        'ú' | 'ù' | 'û' => "u",
+        'Ú' | 'Ù' | 'Û' => "U",
+        'ý' | 'ÿ' => "y",
+        'Ý' => "Y",
+        'ç' => "c",
+        'Ç' => "C",
+        'ñ' => "n",
+        'Ñ' => "N",
+        'ð' => "d",
+        'Ð' => "D",
+        'þ' => "th",
+        'Þ' => "Th",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -137,6 +188,16 @@ mod tests {
             assert!(name.len() <= MAX_NAME_LEN, "{name}");
             validate(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn danish_letters_are_spelled_out_not_dropped() {
+        let at = datetime!(2026-11-28 15:01:40.123 UTC);
+        let name = generate_at(None, Some(Path::new("/data/Ankomst Ærø-Åbenrå søndag.xml")), at);
+        assert!(name.starts_with("Ankomst_Aeroe-Aabenraa_soendag-20261128T150140123Z-"), "{name}");
+        validate(&name).unwrap();
+        assert_eq!(sanitize("Müller Straße café"), "Mueller_Strasse_cafe");
+        assert_eq!(sanitize("日本"), "_", "letters without a spelling become one underscore");
     }
 
     #[test]

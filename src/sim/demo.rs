@@ -142,8 +142,9 @@ fn run_against(sim: &SimHandle, out: &mut dyn Write) -> Result<()> {
         ));
     }
     if let Some(response) = record.response_files.first() {
-        let body = std::fs::read(inbox.join(response)).map_err(io)?;
-        writeln!(out, "\n   response file {response} (in the inbox):").map_err(io)?;
+        let local = response.local_path.clone().unwrap_or_else(|| inbox.join(&response.remote_name));
+        let body = std::fs::read(&local).map_err(io)?;
+        writeln!(out, "\n   response file {} (in the inbox):", response.remote_name).map_err(io)?;
         for line in String::from_utf8_lossy(&body).lines() {
             writeln!(out, "   | {line}").map_err(io)?;
         }

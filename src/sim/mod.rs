@@ -554,6 +554,7 @@ impl Simulator {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("skat-gateway-sim")
+            .on_thread_start(block_sigpipe)
             .enable_all()
             .build()
             .map_err(|e| Error::new(ErrorKind::Simulator, format!("cannot start the simulator's runtime: {e}")).with_source(e))?;
@@ -583,6 +584,23 @@ impl Simulator {
             clients: client_files,
             data_ports: config.data_ports,
         })
+    }
+}
+
+/// Keeps SIGPIPE from the simulator's threads. A client that disconnects mid-download makes the next write to
+/// its socket raise SIGPIPE (tokio writes with `writev`, which cannot pass `MSG_NOSIGNAL`), and in a process that
+/// keeps SIGPIPE's default (a C test suite running the simulator in-process, or `skat-gateway sim`) that kills
+/// the whole process. A signal a write raises goes to the writing thread; blocked there, it stays pending and
+/// harmless, and the write fails with EPIPE, which the server handles as the closed connection it is.
+fn block_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: sigemptyset/sigaddset initialise the set on our stack; pthread_sigmask only changes this thread's
+    // mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

@@ -101,6 +101,7 @@ impl ConnectArgs {
         };
         if gateway == GatewayChoice::New && config.gateway_password()?.is_none() {
             config.password = Some(GATEWAY_PASSWORD.read(None)?);
+            config.password_source = Some(GATEWAY_PASSWORD.origin());
         }
         let mut session = config.session_config(gateway, Arc::new(identity))?;
         session.tls.allow_tls13 = self.allow_tls13;

@@ -110,9 +110,9 @@ fn show(certificate: &CertificateArgs, json: bool, username_override: Option<Str
         (None, Err(_)) => None,
     };
     if json {
-        println!("{}", json_report(&identity, certificate.path()?, username.as_deref(), username_override.is_some()));
+        crate::output::json(&json_report(&identity, certificate.path()?, username.as_deref(), username_override.is_some()))?;
     } else {
-        print!("{}", text_report(&identity, certificate.path()?, username.as_deref()));
+        crate::output::text(&text_report(&identity, certificate.path()?, username.as_deref()))?;
     }
     // The report is out either way; the exit code tells a script whether the gateway would accept it.
     if let (None, Err(err)) = (username_override, derived) {
@@ -138,7 +138,7 @@ fn export(certificate: &CertificateArgs, out: &Path, force: bool, username: Opti
         Some(name) => identity.export_public_pem_as(out, &name, force)?,
         None => identity.export_public_pem(out, force)?,
     };
-    println!("{}", path.display());
+    crate::out!("{}", path.display())?;
     if let Some(warning) = validity_warning(&identity) {
         eprintln!("warning: {warning}");
     }
@@ -193,7 +193,7 @@ fn validity_warning(identity: &Identity) -> Option<String> {
     }
 }
 
-fn json_report(identity: &Identity, file: &Path, username: Option<&str>, explicit: bool) -> String {
+fn json_report(identity: &Identity, file: &Path, username: Option<&str>, explicit: bool) -> serde_json::Value {
     let info = identity.info();
     let value = serde_json::json!({
         "file": file.display().to_string(),
@@ -218,7 +218,7 @@ fn json_report(identity: &Identity, file: &Path, username: Option<&str>, explici
         "sha256": info.sha256,
         "chain_length": identity.certificate_chain().len(),
     });
-    value.to_string()
+    value
 }
 
 fn rfc3339(moment: OffsetDateTime) -> String {

@@ -11,6 +11,7 @@ mod connect;
 #[cfg(feature = "sim")]
 mod demo;
 mod identity;
+mod output;
 mod secrets;
 #[cfg(feature = "sim")]
 mod sim;
@@ -22,16 +23,36 @@ Exit codes:
   0   success
   1   internal error (a bug: please report it)
   2   usage error (bad arguments)
-  3   configuration or argument error (also: a --name the gateway would refuse, a name not in the journal)
+  3   configuration or argument error (also: a --name the gateway would refuse, a name not in the journal, a
+      service that does not exist or that the certificate may not use: nothing was sent)
   4   certificate problem (file, password, key, kind, validity)
   5   TLS problem (version, server certificate, client certificate rejected)
   6   network problem (host not found, refused, time-out, connection lost)
   7   login refused
   8   the server refused an operation or the path does not exist
-  9   the gateway rejected a submission, or a filename was used before
-  10  a submission is overdue (no status before the deadline), or an upload was interrupted and not resubmitted
+  9   a submission was rejected (status 0) and not closed since, or a filename was used before
+  10  a submission is overdue (no status before the deadline), or an upload was interrupted and neither
+      finished nor closed
   11  local journal or file error
-  12  the simulator could not start or run (e.g. its port is in use)";
+  12  the simulator could not start or run (e.g. its port is in use)
+  13  poll --wait ended with submissions still waiting for a status (none overdue)
+With --json, stdout holds one JSON document also on failure: {\"error\": {\"kind\", \"code\", \"exit_code\",
+\"message\", \"server_reply\"}}.";
+
+/// A command's failure: the error, and the exit code when it is not the one its kind maps to.
+pub struct Failure {
+    pub error: Error,
+    pub exit_code: Option<u8>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure { error, exit_code: None }
+    }
+}
+
+/// Exit code 13 (see EXIT_CODES).
+pub const EXIT_STILL_WAITING: u8 = 13;
 
 #[derive(Parser)]
 #[command(name = "skat-gateway", version, about = "Talk to the Danish customs agency's FTPS Gateway (ICS and Manifest)")]
@@ -83,50 +104,71 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    end_quietly_on_a_closed_pipe();
     report_unwritable_output_as_an_error();
     // The exit codes under every subcommand's help too, where a script's author looks.
     let matches = Cli::command().mut_subcommands(|command| command.after_help(EXIT_CODES)).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.verbose, cli.quiet);
-    let result = match cli.command {
-        Command::Identity(cmd) => identity::run(cmd),
-        Command::Ls(args) => transfer::ls(args, &cli.profile),
-        Command::Put(args) => transfer::put(args, &cli.profile, cli.quiet),
-        Command::Get(args) => transfer::get(args, &cli.profile, cli.quiet),
-        Command::Rm(args) => transfer::rm(args, &cli.profile),
+    let json = cli.command.json();
+    let result: Result<(), Failure> = match cli.command {
+        Command::Identity(cmd) => identity::run(cmd).map_err(Failure::from),
+        Command::Ls(args) => transfer::ls(args, &cli.profile).map_err(Failure::from),
+        Command::Put(args) => transfer::put(args, &cli.profile, cli.quiet).map_err(Failure::from),
+        Command::Get(args) => transfer::get(args, &cli.profile, cli.quiet).map_err(Failure::from),
+        Command::Rm(args) => transfer::rm(args, &cli.profile).map_err(Failure::from),
         #[cfg(feature = "sim")]
-        Command::Sim(args) => sim::run(args),
+        Command::Sim(args) => sim::run(args).map_err(Failure::from),
         #[cfg(feature = "sim")]
-        Command::Demo => demo::run(),
+        Command::Demo => demo::run().map_err(Failure::from),
         Command::Submit(args) => workflow::submit(args, &cli.profile),
         Command::Poll(args) => workflow::poll(args, &cli.profile),
-        Command::Status(args) => workflow::status(args, &cli.profile),
-        Command::Services(args) => workflow::services(args, &cli.profile),
-        Command::Ping(args) => workflow::ping(args, &cli.profile),
-        Command::LoginInfo(args) => workflow::login_info(args, &cli.profile),
+        Command::Status(args) => workflow::status(args, &cli.profile).map_err(Failure::from),
+        Command::Services(args) => workflow::services(args, &cli.profile).map_err(Failure::from),
+        Command::Ping(args) => workflow::ping(args, &cli.profile).map_err(Failure::from),
+        Command::LoginInfo(args) => workflow::login_info(args, &cli.profile).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::from(exit_code(err.kind()))
+        Err(Failure { error, exit_code: code }) => {
+            let code = code.unwrap_or_else(|| exit_code(error.kind()));
+            eprintln!("error: {error}");
+            if json && !output::json_printed() {
+                let _ = output::json(&serde_json::json!({ "error": error_json(&error, code) }));
+            }
+            ExitCode::from(code)
         }
     }
 }
 
-/// Rust ignores SIGPIPE, so `skat-gateway status | head` would panic on the next line printed; like other
-/// Unix tools, the program ends quietly instead when the reader has gone.
-fn end_quietly_on_a_closed_pipe() {
-    #[cfg(unix)]
-    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is always a valid handler.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+/// An error as scripts read it in `--json` output.
+pub fn error_json(error: &Error, exit_code: u8) -> serde_json::Value {
+    serde_json::json!({
+        "kind": format!("{:?}", error.kind()),
+        "code": error.kind().code(),
+        "exit_code": exit_code,
+        "message": error.to_string(),
+        "server_reply": error.server_reply().map(|r| serde_json::json!({ "code": r.code, "text": r.text })),
+    })
+}
+
+impl Command {
+    /// True when the command was asked for JSON output.
+    fn json(&self) -> bool {
+        match self {
+            Command::Identity(identity::IdentityCommand::Show { json, .. }) => *json,
+            Command::Submit(args) => args.json,
+            Command::Poll(args) => args.json,
+            Command::Status(args) => args.json,
+            Command::Services(args) => args.json,
+            Command::Ping(args) => args.json,
+            _ => false,
+        }
     }
 }
 
-/// Output that cannot be written (a full disk behind `> file`, /dev/full) makes `println!` panic: say what
-/// happened and exit with the code for local file errors instead of a backtrace and 101.
+/// Output that cannot be written (a full disk behind `> file`, /dev/full) makes `println!` panic (clap's own
+/// help and version output; everything else goes through [`output`]): say what happened and exit with the code
+/// for local file errors instead of a backtrace and 101. A reader that went away ends the program quietly.
 fn report_unwritable_output_as_an_error() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -136,6 +178,9 @@ fn report_unwritable_output_as_an_error() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         if message.starts_with("failed printing to stdout") {
             eprintln!("error: {message}; check the free space of the file or device the output goes to");
             std::process::exit(i32::from(exit_code(ErrorKind::Io)));
@@ -169,13 +214,13 @@ fn exit_code(kind: ErrorKind) -> u8 {
         return 11;
     }
     match kind.code() {
-        100..=102 | 602 | 605 => 3,
+        100..=102 | 600 | 602 | 605 => 3,
         200..=299 => 4,
         300..=399 | 503 => 5,
         400..=499 => 6,
         500 => 7,
         501..=599 => 8,
-        600 | 601 | 603 | 606 => 9,
+        601 | 603 | 606 => 9,
         604 => 10,
         700..=799 => 11,
         800..=899 => 12,

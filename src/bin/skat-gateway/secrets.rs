@@ -16,13 +16,22 @@ pub struct SecretSource<'a> {
 }
 
 impl SecretSource<'_> {
-    /// The secret from `file` if given, else from the environment variable, else from a hidden prompt when
-    /// stdin is a terminal; an error naming all three ways otherwise.
     /// Whether the environment variable holds a (non-empty) value.
     pub fn in_environment(&self) -> bool {
         std::env::var_os(self.env_var).is_some_and(|v| !v.is_empty())
     }
 
+    /// Where [`SecretSource::read`] without a file took the secret from, for messages.
+    pub fn origin(&self) -> String {
+        if self.in_environment() {
+            format!("the environment variable {}", self.env_var)
+        } else {
+            "the prompt".to_string()
+        }
+    }
+
+    /// The secret from `file` if given, else from the environment variable, else from a hidden prompt when
+    /// stdin is a terminal; an error naming all three ways otherwise.
     pub fn read(&self, file: Option<&Path>) -> Result<Secret> {
         if let Some(file) = file {
             return Secret::from_file(file);

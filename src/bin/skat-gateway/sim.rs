@@ -46,19 +46,20 @@ pub fn run(args: SimArgs) -> Result<()> {
     let client_config = sim.write_client_config()?;
     let ready = sim.write_ready_file()?;
     let client = sim.client();
-    println!("skat-gateway simulator running (Ctrl-C to stop)");
-    println!("  new gateway     {}:{}", sim.host(), sim.port());
+    let _ = crate::out!("skat-gateway simulator running (Ctrl-C to stop)");
+    let _ = crate::out!("  new gateway     {}:{}", sim.host(), sim.port());
     if let Some(legacy) = sim.legacy_port() {
-        println!("  legacy gateway  {}:{legacy}", sim.host());
+        let _ = crate::out!("  legacy gateway  {}:{legacy}", sim.host());
     }
-    println!("  user name       {}", client.username);
-    println!("  certificate     {} (password in {})", client.p12.display(), client.p12_password_file.display());
-    println!("  gateway pw      {}", client.gateway_password_file.display());
-    println!("  CA              {}", sim.ca_file().display());
-    println!("  client config   {}", client_config.display());
-    println!("  ready           {}", ready.display());
+    let _ = crate::out!("  user name       {}", client.username);
+    let _ = crate::out!("  certificate     {} (password in {})", client.p12.display(), client.p12_password_file.display());
+    let _ = crate::out!("  gateway pw      {}", client.gateway_password_file.display());
+    let _ = crate::out!("  CA              {}", sim.ca_file().display());
+    let _ = crate::out!("  client config   {}", client_config.display());
+    let _ = crate::out!("  ready           {}", ready.display());
+    // A closed stdout does not stop the simulator: it serves until it is told to stop.
     sim.wait_for_signal()?;
-    println!("stopping");
+    let _ = crate::out!("stopping");
     sim.stop();
     let _ = std::fs::remove_file(&ready);
     Ok(())

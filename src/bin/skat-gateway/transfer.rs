@@ -33,8 +33,9 @@ pub struct PutArgs {
 pub struct GetArgs {
     /// The remote file to download.
     pub remote: String,
-    /// The local file or folder (default: the remote file's name in the current folder). Written only once
-    /// the transfer is complete; an existing file is replaced then.
+    /// The local file or folder (default: the remote file's name in the current folder), or - for standard
+    /// output. A file appears only once the transfer is complete (an existing one is replaced then); a device
+    /// or named pipe such as /dev/null is written to, and a symbolic link keeps pointing where it did.
     pub local: Option<PathBuf>,
     /// Transfer as text (TYPE A: CRLF becomes the local line end).
     #[arg(long)]
@@ -62,7 +63,7 @@ pub fn ls(args: LsArgs, profile: &ProfileArgs) -> Result<()> {
     for entry in &entries {
         let size = entry.size.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         let suffix = if entry.is_dir { "/" } else { "" };
-        println!("{size:>12}  {}{suffix}", entry.name);
+        crate::out!("{size:>12}  {}{suffix}", entry.name)?;
     }
     session.quit()
 }
@@ -95,12 +96,22 @@ pub fn get(args: GetArgs, profile: &ProfileArgs, quiet: bool) -> Result<()> {
     if remote_name.is_empty() || remote_name == "." || remote_name == ".." {
         return Err(Error::new(ErrorKind::InvalidArgument, format!("{} names no file to download", args.remote)));
     }
+    let mut session;
     let local = match args.local {
         None => PathBuf::from(&remote_name),
+        // `-` is standard output, as for curl -o - and most tools.
+        Some(dash) if dash.as_os_str() == "-" => {
+            session = Session::connect(&args.connect.session_config(profile)?)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+            let received = session.get(&args.remote, &mut out, transfer_type(args.ascii), None)?;
+            log::info!("{} -> standard output: {received} bytes", args.remote);
+            return session.quit();
+        }
         Some(dir) if dir.is_dir() => dir.join(&remote_name),
         Some(path) => path,
     };
-    let mut session = Session::connect(&args.connect.session_config(profile)?)?;
+    session = Session::connect(&args.connect.session_config(profile)?)?;
     // SIZE lets the bar show a total; servers that do not answer it just get a bar without one.
     let total = if show_progress(quiet) { session.size(&args.remote).ok() } else { None };
     let bar = progress_bar(total, &args.remote, quiet);

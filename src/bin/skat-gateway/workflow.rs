@@ -3,9 +3,10 @@
 use gateway::gateway::client::{PollOptions, SubmitOptions, Submitted};
 use gateway::gateway::config::parse_duration;
 use gateway::gateway::{Client, Config, Event, GatewayChoice, PollReport};
-use gateway::journal::{format_ms, Journal, Submission, SubmissionState};
+use gateway::journal::{format_ms, Journal, Submission};
 use gateway::{Error, ErrorKind, Result};
-use std::io::{IsTerminal, Write};
+use crate::{out, output, Failure};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,7 +48,7 @@ pub struct SubmitArgs {
     allow_empty: bool,
     /// Print the submissions as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,16 +71,18 @@ pub struct PollArgs {
     inbox: Option<PathBuf>,
     /// Print the poll report as JSON: files fetched, receipts, unknown and invalid files, overdue submissions.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
-    /// Only this submission (its filename).
-    name: Option<String>,
-    /// Close the submission NAME: stop waiting for its status (e.g. Overdue, after asking the agency); it
-    /// becomes Closed in the journal and `poll` no longer exits 10 for it.
-    #[arg(long, requires = "name")]
+    /// Only these submissions (their filenames).
+    names: Vec<String>,
+    /// Close the submissions NAME...: stop waiting for a status that will not come (Overdue, after asking the
+    /// agency: it becomes Closed), abandon an interrupted upload that will not be finished (the file was
+    /// corrected and sent anew: Closed, its spool copy removed), or acknowledge a rejection (it stays Failed).
+    /// `poll` then no longer exits 9 or 10 for it.
+    #[arg(long, requires = "names")]
     close: bool,
     /// Why it was closed, kept in the journal (with --close).
     #[arg(long, value_name = "TEXT", requires = "close")]
@@ -89,7 +92,7 @@ pub struct StatusArgs {
     journal: Option<PathBuf>,
     /// Print the submissions as JSON (the journal records).
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -99,7 +102,7 @@ pub struct ServicesArgs {
     legacy: bool,
     /// Print the services as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -109,7 +112,7 @@ pub struct PingArgs {
     timeout: String,
     /// Print the heartbeat's name, receipt and round trip as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -123,13 +126,6 @@ pub struct LoginInfoArgs {
     /// Print the password on stdout (it is never printed otherwise).
     #[arg(long)]
     show: bool,
-}
-
-fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot format JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
 }
 
 /// A face for a client's events: a progress bar for big uploads when stderr is a terminal.
@@ -160,142 +156,209 @@ fn attach_progress(client: &mut Client) {
     });
 }
 
-pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> Result<()> {
+/// One line of `submit --json`: what happened to one file.
+#[derive(serde::Serialize)]
+struct SubmitResult<'a> {
+    file: String,
+    /// `sent`, `resumed`, `already_submitted` or `failed`.
+    outcome: &'a str,
+    submission: Option<&'a Submission>,
+    error: Option<serde_json::Value>,
+}
+
+pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> std::result::Result<(), Failure> {
     if args.name.is_some() && args.files.len() > 1 {
-        return Err(Error::new(ErrorKind::InvalidArgument, "--name names one submission: give a single FILE with it"));
+        return Err(Error::new(ErrorKind::InvalidArgument, "--name names one submission: give a single FILE with it").into());
     }
     let config = profile.load()?;
     let mut client = Client::connect(config)?;
     attach_progress(&mut client);
     let options = SubmitOptions { name: args.name.clone(), prefix: None, again: args.again, allow_empty: args.allow_empty };
-    let mut done = Vec::new();
-    let mut first_error = None;
-    let mut failed = 0;
+    // Every file is tried, whatever happened to the others (and whether anyone still reads stdout).
+    let mut results: Vec<(String, std::result::Result<Submitted, Error>)> = Vec::new();
     for file in &args.files {
-        match client.submit_file(&args.service, file, &options) {
-            Ok(Submitted::Sent(s)) => {
-                if !args.json {
-                    println!("{}  {}  {}  {}", s.name, s.state, s.service, file.display());
-                }
-                done.push(s);
+        let result = client.submit_file(&args.service, file, &options).map_err(|e| {
+            if e.message().contains(&file.display().to_string()) {
+                e
+            } else {
+                e.context(file.display())
             }
-            Ok(Submitted::AlreadySubmitted(s)) => {
-                if !args.json {
-                    println!("{}: already submitted as {}, state {}; --again sends it anyway", file.display(), s.name, s.state);
+        });
+        let label = file.display().to_string();
+        if !args.json {
+            match &result {
+                Ok(Submitted::AlreadySubmitted(s)) => {
+                    out!("{label}: already submitted as {}, state {}; --again sends it anyway", s.name, s.state)?
                 }
-                done.push(s);
-            }
-            Err(e) => {
+                Ok(done) => {
+                    let s = done.submission();
+                    let resumed = if matches!(done, Submitted::Resumed(_)) { "  (resumed)" } else { "" };
+                    out!("{}  {}  {}  {label}{resumed}", s.name, s.state, s.service)?
+                }
                 // With several files each failure is reported as it happens and the end sums up; a single
                 // file's error is the final error itself, printed once by main.
-                let e = if e.message().contains(&file.display().to_string()) { e } else { e.context(file.display()) };
-                if args.files.len() > 1 {
-                    eprintln!("error: {e}");
-                }
-                failed += 1;
-                first_error.get_or_insert(e);
+                Err(e) if args.files.len() > 1 => eprintln!("error: {e}"),
+                Err(_) => {}
             }
         }
-    }
-    if args.json {
-        print_json(&done)?;
+        results.push((label, result));
     }
     let _ = client.close();
-    match first_error {
-        Some(e) if args.files.len() > 1 => Err(Error::new(
-            e.kind(),
-            format!("{failed} of {} files were not submitted (see above); the others were", args.files.len()),
-        )),
-        Some(e) => Err(e),
+    let failed: Vec<&Error> = results.iter().filter_map(|(_, r)| r.as_ref().err()).collect();
+    if args.json {
+        let lines: Vec<SubmitResult<'_>> = results
+            .iter()
+            .map(|(file, result)| match result {
+                Ok(done) => SubmitResult { file: file.clone(), outcome: done.outcome(), submission: Some(done.submission()), error: None },
+                Err(e) => SubmitResult {
+                    file: file.clone(),
+                    outcome: "failed",
+                    submission: None,
+                    error: Some(crate::error_json(e, crate::exit_code(e.kind()))),
+                },
+            })
+            .collect();
+        output::json(&lines)?;
+    }
+    match failed.first() {
         None => Ok(()),
+        Some(first) if results.len() == 1 => Err(Failure { error: Error::new(first.kind(), first.to_string()), exit_code: None }),
+        Some(first) => Err(Error::new(
+            first.kind(),
+            format!("{} of {} files were not submitted (see above); the others were", failed.len(), results.len()),
+        )
+        .into()),
     }
 }
 
-pub fn poll(args: PollArgs, profile: &ProfileArgs) -> Result<()> {
+/// A duration option that must not be zero (a zero interval would poll in a busy loop; a zero time-out would
+/// give up before anything could answer).
+fn nonzero_duration(option: &str, text: &str) -> Result<Duration> {
+    let value = parse_duration(text).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("{option}: {e}")))?;
+    if value.is_zero() {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{option} {text}: give a duration above zero, e.g. 2s")));
+    }
+    Ok(value)
+}
+
+pub fn poll(args: PollArgs, profile: &ProfileArgs) -> std::result::Result<(), Failure> {
     let config = profile.load()?;
     let inbox = args.inbox.clone().unwrap_or_else(|| config.inbox.clone());
-    let mut client = Client::connect(config)?;
     let options = PollOptions { keep_remote: args.keep_remote, delete_unknown: args.delete_unknown };
-    let report = match &args.wait {
+    let wait = args.wait.as_deref().map(|w| parse_duration(w).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("--wait: {e}")))).transpose()?;
+    let interval = nonzero_duration("--interval", &args.interval)?.max(Duration::from_millis(100));
+    let report = match wait {
         Some(wait) => {
-            let wait = parse_duration(wait).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("--wait: {e}")))?;
-            let interval = parse_duration(&args.interval)
-                .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("--interval: {e}")))?
-                .max(Duration::from_millis(100));
-            client.poll_until_settled(&inbox, &options, wait, interval)?
+            // Connects with the first poll, so that a gateway that is down for a moment at the start is
+            // waited for like one that goes down later.
+            let mut client = Client::offline(config)?;
+            let report = client.poll_until_settled(&inbox, &options, wait, interval);
+            let _ = client.close();
+            report?
         }
-        None => client.poll(&inbox, &options)?,
+        None => {
+            let mut client = Client::connect(config)?;
+            let report = client.poll(&inbox, &options);
+            let _ = client.close();
+            report?
+        }
     };
-    let failed = report.receipts.iter().any(|r| matches!(r.outcome, gateway::journal::ReceiptOutcome::Applied { state: SubmissionState::Failed }));
-    let overdue: Vec<Submission> = client
-        .journal()
-        .submissions(Some(client.username()))?
-        .into_iter()
-        .filter(|s| s.state == SubmissionState::Overdue)
-        .collect();
     if args.json {
-        print_json(&report)?;
+        output::json(&report)?;
     } else {
-        print_poll(&report, &inbox);
+        print_poll(&report, &inbox)?;
     }
-    let _ = client.close();
-    if failed {
-        return Err(Error::new(ErrorKind::SubmissionRejected, "a submission was rejected (status 0): `skat-gateway status` shows the gateway's error and what to do"));
+    if !report.rejected.is_empty() {
+        return Err(Error::new(
+            ErrorKind::SubmissionRejected,
+            format!(
+                "{} submission(s) rejected and not closed: {}; `skat-gateway status NAME` shows the gateway's error and \
+                 what to do; `status NAME --close` acknowledges one",
+                report.rejected.len(),
+                names(&report.rejected)
+            ),
+        )
+        .into());
     }
     if !report.stale.is_empty() {
-        let names: Vec<&str> = report.stale.iter().map(|s| s.name.as_str()).collect();
         return Err(Error::new(
             ErrorKind::SubmissionOverdue,
             format!(
-                "{} upload(s) were interrupted and never finished: {}; submit the same file(s) again to finish them",
-                names.len(),
-                names.join(", ")
+                "{} upload(s) were interrupted and never finished: {}; submit the same file(s) again to finish them, or \
+                 `status NAME --close` to abandon one",
+                report.stale.len(),
+                names(&report.stale)
             ),
-        ));
+        )
+        .into());
     }
-    if !overdue.is_empty() {
-        let names: Vec<&str> = overdue.iter().map(|s| s.name.as_str()).collect();
+    if !report.overdue.is_empty() {
         return Err(Error::new(
             ErrorKind::SubmissionOverdue,
             format!(
                 "{} submission(s) got no status before their deadline: {}; the backend may be down. Keep polling; if \
                  nothing comes, ask the agency before sending again under a new name",
-                names.len(),
-                names.join(", ")
+                report.overdue.len(),
+                names(&report.overdue)
             ),
-        ));
+        )
+        .into());
+    }
+    if wait.is_some() && !report.pending.is_empty() {
+        return Err(Failure {
+            error: Error::new(
+                ErrorKind::SubmissionOverdue,
+                format!(
+                    "the wait ended with {} submission(s) still waiting for a status (none overdue yet): {}; poll again later",
+                    report.pending.len(),
+                    report.pending.join(", ")
+                ),
+            ),
+            exit_code: Some(crate::EXIT_STILL_WAITING),
+        });
     }
     Ok(())
 }
 
-fn print_poll(report: &PollReport, inbox: &Path) {
+fn names(list: &[Submission]) -> String {
+    list.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn print_poll(report: &PollReport, inbox: &Path) -> Result<()> {
     for r in &report.receipts {
         let error = r
             .receipt
             .first_error()
             .map(|e| format!("  {} {}", e.code.as_deref().unwrap_or(""), e.message.as_deref().unwrap_or("")))
             .unwrap_or_default();
-        println!("status {}  {}  {}{error}", r.receipt.code.as_digit(), r.receipt.transaction_id, r.outcome);
+        out!("status {}  {}  {}{error}", r.receipt.code.as_digit(), r.receipt.transaction_id, r.outcome)?;
     }
     for r in &report.unknown {
-        println!("unknown  {}  (status {} for a name this journal never sent; left in out)", r.receipt.status_file, r.receipt.code.as_digit());
+        out!("unknown  {}  (status {} {}; left in out)", r.receipt.status_file, r.receipt.code.as_digit(), r.outcome)?;
     }
     for f in &report.unknown_files {
         let kept = if f.deleted_remote { "deleted in out" } else { "left in out" };
-        println!("unknown  {}  (a file for no submission of this journal; copy in {}; {kept})", f.remote_name, f.local_path.display());
+        out!("unknown  {}  (a file for no submission of this journal; copy in {}; {kept})", f.remote_name, f.local_path.display())?;
     }
-    for (name, local, why) in &report.invalid {
-        println!("invalid  {name}  (copy in {}): {why}", local.display());
+    for f in &report.invalid {
+        out!("invalid  {}  (copy in {}): {}", f.remote_name, f.local_path.display(), f.reason)?;
+    }
+    for f in &report.skipped {
+        out!("skipped  {:?}  ({}; left in out)", f.remote_name, f.reason)?;
+    }
+    for s in &report.rejected {
+        let error = s.error.as_ref().and_then(|e| e.code.clone()).unwrap_or_default();
+        out!("rejected  {}  {}  {error}", s.name, s.service)?;
     }
     for s in &report.overdue {
-        println!("overdue  {}  {}", s.name, s.service);
+        out!("overdue  {}  {}", s.name, s.service)?;
     }
     for s in &report.stale {
         let file = s.local_path.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "the file".into());
-        println!("stale  {}  {}  (upload interrupted {}; resubmit {file} to finish it)", s.name, s.service, format_ms(s.updated_at));
+        out!("stale  {}  {}  (upload interrupted {}; resubmit {file} to finish it)", s.name, s.service, format_ms(s.updated_at))?;
     }
     let new = report.files.iter().filter(|f| f.new).count();
-    println!("{new} new file(s) in {}", inbox.display());
+    out!("{new} new file(s) in {}; {} submission(s) waiting for a status", inbox.display(), report.pending.len())
 }
 
 pub fn status(args: StatusArgs, profile: &ProfileArgs) -> Result<()> {
@@ -309,53 +372,55 @@ pub fn status(args: StatusArgs, profile: &ProfileArgs) -> Result<()> {
             format!("there is no journal at {}: nothing was submitted with this profile yet (or give --journal)", journal_path.display()),
         ));
     }
-    let journal = Journal::open(&journal_path)?;
-    let list = match &args.name {
-        Some(name) => {
-            let found = journal.submissions_named(name)?;
-            if found.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::UnknownSubmission,
-                    format!("the journal {} has no submission named {name}", journal_path.display()),
-                ));
-            }
-            if args.close {
-                // A name is unique per certificate; close it for each certificate that used it.
-                let mut closed = Vec::new();
-                for s in found {
-                    closed.push(journal.close(&s.owner, name, args.reason.as_deref())?);
-                }
-                closed
-            } else {
-                found
-            }
+    // Only --close writes; a monitoring user who may only read the journal can look at it.
+    let journal = if args.close { Journal::open(&journal_path)? } else { Journal::open_read_only(&journal_path)? };
+    let mut list = Vec::new();
+    for name in &args.names {
+        let found = journal.submissions_named(name)?;
+        if found.is_empty() {
+            return Err(Error::new(
+                ErrorKind::UnknownSubmission,
+                format!("the journal {} has no submission named {name}; `skat-gateway status` lists them all", journal_path.display()),
+            ));
         }
-        None => journal.submissions(None)?,
-    };
+        if args.close {
+            // A name is unique per certificate; close it for each certificate that used it.
+            for s in found {
+                list.push(journal.close(&s.owner, name, args.reason.as_deref())?);
+            }
+        } else {
+            list.extend(found);
+        }
+    }
+    if args.names.is_empty() {
+        list = journal.submissions(None)?;
+    }
     if args.json {
-        return print_json(&list);
+        return output::json(&list);
     }
     if list.is_empty() {
-        println!("no submissions in {}", journal_path.display());
+        out!("no submissions in {}", journal_path.display())?;
     }
     for s in &list {
-        println!("{}  {}  {}  attempts {}  updated {}", s.name, s.state, s.service, s.attempts, format_ms(s.updated_at));
+        out!("{}  {}  {}  attempts {}  updated {}", s.name, s.state, s.service, s.attempts, format_ms(s.updated_at))?;
         if let Some(at) = s.closed_at {
-            println!("    closed {}{}", format_ms(at), s.close_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
+            out!("    closed {}{}", format_ms(at), s.close_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())?;
         }
         if let Some(e) = &s.error {
-            println!(
+            out!(
                 "    error {}: {}{}",
                 e.code.as_deref().unwrap_or("?"),
                 e.message.as_deref().unwrap_or(""),
                 e.resolution.as_deref().map(|r| format!(" -- {r}")).unwrap_or_default()
-            );
+            )?;
         }
         for r in &s.receipts {
-            println!("    receipt  {r}");
+            let at = r.local_path.as_deref().map(|p| format!("  {}", p.display())).unwrap_or_default();
+            out!("    receipt  {}{at}", r.status_file)?;
         }
         for r in &s.response_files {
-            println!("    response {r}");
+            let at = r.local_path.as_deref().map(|p| format!("  {}", p.display())).unwrap_or_default();
+            out!("    response {}{at}", r.remote_name)?;
         }
     }
     Ok(())
@@ -367,10 +432,10 @@ pub fn services(args: ServicesArgs, profile: &ProfileArgs) -> Result<()> {
     let gateway = if args.legacy { GatewayChoice::Legacy } else { client.config().default_gateway };
     let services = client.services_on(gateway)?;
     if args.json {
-        print_json(&services)?;
+        output::json(&services)?;
     } else {
         for s in &services {
-            println!("{}  ({:?}, {:?}{})", s.name, s.system, s.transfer_type, if s.known { "" } else { ", not in the catalogue" });
+            out!("{}  ({:?}, {:?}{})", s.name, s.system, s.transfer_type, if s.known { "" } else { ", not in the catalogue" })?;
         }
     }
     let _ = client.close();
@@ -379,14 +444,14 @@ pub fn services(args: ServicesArgs, profile: &ProfileArgs) -> Result<()> {
 
 pub fn ping(args: PingArgs, profile: &ProfileArgs) -> Result<()> {
     let config = profile.load()?;
-    let timeout = parse_duration(&args.timeout).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("--timeout: {e}")))?;
+    let timeout = nonzero_duration("--timeout", &args.timeout)?;
     let inbox = config.inbox.clone();
     let mut client = Client::connect(config)?;
     let ping = client.ping(&inbox, timeout)?;
     if args.json {
-        print_json(&ping)?;
+        output::json(&ping)?;
     } else {
-        println!("{}: status 1 after {:.3} s ({})", ping.name, ping.round_trip.as_secs_f64(), ping.receipt.status_text.as_deref().unwrap_or(""));
+        out!("{}: status 1 after {:.3} s ({})", ping.name, ping.round_trip.as_secs_f64(), ping.receipt.status_text.as_deref().unwrap_or(""))?;
     }
     let _ = client.close();
     Ok(())
@@ -407,8 +472,7 @@ pub fn login_info(args: LoginInfoArgs, profile: &ProfileArgs) -> Result<()> {
         eprintln!("saved the new gateway password for {} to {} (mode 0600)", client.username(), path.display());
     }
     if args.show {
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "{}", password.expose());
+        out!("{}", password.expose())?;
     }
     let _ = client.close();
     Ok(())

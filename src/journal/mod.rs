@@ -6,8 +6,10 @@
 //!
 //! Several processes and threads may share one journal file: it runs in WAL mode with a busy time-out, and
 //! every read-modify-write is one `BEGIN IMMEDIATE` transaction, so two reservations of the same name cannot
-//! both succeed. The schema is versioned with SQLite's `user_version`; [`Journal::open`] migrates older files
-//! and refuses files written by a newer version.
+//! both succeed. An upload is *claimed* in the same transaction that decides whether it is needed at all (see
+//! [`uploads`]), so overlapping `submit` runs of one file send it once. The schema is versioned with SQLite's
+//! `user_version`; [`Journal::open`] migrates older files and refuses files written by a newer version, empty
+//! files and other applications' databases ([`schema`]).
 //!
 //! # Submission states
 //!
@@ -18,16 +20,30 @@
 //!      │           (same name)     │         a late status 2, 3 or 0 moves it on)
 //!      └─────────────┴─────────────┴──────────> Failed (status 0, or the upload gave up)
 //!
-//!   Uploaded, Delivered, Accepted, Overdue ──> Closed (by the user: nothing more is waited for; a late
-//!                                                      status 3 or 0 is still recorded and wins)
+//!   every state but Responded and Failed ──> Closed (by the user: nothing more is waited for, an unfinished
+//!                                                     upload is abandoned; a late status 3 or 0 still wins)
+//!   Failed ──> Failed, acknowledged (closed by the user: `poll` stops reporting it)
 //! ```
 //!
 //! The state is derived from the facts recorded (which status codes arrived, whether the upload finished,
 //! whether the deadline passed), never stored blindly, so status files arriving out of order (a 2 before
-//! its 1) never move a submission backwards. Failed is final, with one exception: a status 0
-//! `FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION` for an upload that was *retried* under the same name means an
-//! earlier attempt landed, so it is recorded but does not fail the submission. Overdue applies only until
-//! the backend has accepted the file (status 2): after that the file is safe with the agency.
+//! its 1) never move a submission backwards. Overdue applies only until the backend has accepted the file
+//! (status 2): after that the file is safe with the agency.
+//!
+//! # Which status 0 is whose
+//!
+//! Failed is final, except for the one error that can belong to someone else: a status 0
+//! `FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION` is the gateway refusing *an* upload under the name, which is ours
+//! only if this journal sent one that can have been refused. The gateway accepts one upload per name and
+//! answers the others with that status 0; so for a submission of this journal:
+//! - uploaded more than once (a retry after a broken connection): it is the refusal of a retry, recorded, and
+//!   the submission carries on;
+//! - uploaded once and already answered with status 1, 2 or 3: that upload was accepted, so the refusal is of
+//!   another system's upload under the same name (one certificate shared by two systems that choose names):
+//!   it is not recorded against the submission, and the file is left in `out` for that system;
+//! - uploaded once and not answered yet: its upload was refused and the submission fails. A status 1, 2 or 3
+//!   arriving later proves the refusal was another's after all: the failure is lifted. Because another system
+//!   can only collide with a name the user chose, a refusal of a chosen name is also left in `out`.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::gateway::receipt::{Receipt, ReceiptError, StatusCode};
@@ -37,97 +53,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The schema this version writes. Each entry of [`MIGRATIONS`] brings a file one version further.
-pub const SCHEMA_VERSION: i32 = 3;
+mod schema;
+pub mod uploads;
 
-const MIGRATIONS: &[&str] = &[
-    // 0 -> 1
-    r#"
-    CREATE TABLE names (
-        owner       TEXT NOT NULL,           -- the certificate's gateway user name
-        name        TEXT NOT NULL,           -- the filename, which the gateway accepts once
-        reserved_at INTEGER NOT NULL,        -- unix milliseconds
-        PRIMARY KEY (owner, name)
-    );
-    CREATE TABLE submissions (
-        id            INTEGER PRIMARY KEY,
-        owner         TEXT NOT NULL,
-        name          TEXT NOT NULL,
-        service       TEXT NOT NULL,
-        gateway       TEXT NOT NULL,         -- 'new' or 'legacy'
-        local_path    TEXT,
-        size          INTEGER,
-        sha256        TEXT,
-        state         TEXT NOT NULL,
-        attempts      INTEGER NOT NULL DEFAULT 0,
-        created_at    INTEGER NOT NULL,
-        updated_at    INTEGER NOT NULL,
-        upload_started_at INTEGER,
-        uploaded_at   INTEGER,
-        delivered_at  INTEGER,
-        accepted_at   INTEGER,
-        responded_at  INTEGER,
-        failed_at     INTEGER,
-        overdue_at    INTEGER,
-        deadline_ms   INTEGER,
-        skat_transaction_id TEXT,
-        error_code    TEXT,
-        error_message TEXT,
-        error_resolution TEXT,
-        UNIQUE (owner, name),
-        FOREIGN KEY (owner, name) REFERENCES names (owner, name)
-    );
-    CREATE INDEX submissions_state ON submissions (state);
-    CREATE TABLE downloads (
-        id           INTEGER PRIMARY KEY,
-        owner        TEXT NOT NULL,
-        gateway      TEXT NOT NULL,
-        remote_name  TEXT NOT NULL,
-        size         INTEGER NOT NULL,
-        sha256       TEXT NOT NULL,
-        local_path   TEXT NOT NULL,
-        downloaded_at INTEGER NOT NULL,
-        deleted_remote_at INTEGER,
-        UNIQUE (owner, gateway, remote_name)
-    );
-    CREATE TABLE receipts (
-        id            INTEGER PRIMARY KEY,
-        owner         TEXT NOT NULL,
-        status_file   TEXT NOT NULL,
-        service       TEXT NOT NULL,
-        transaction_id TEXT NOT NULL,        -- the uploaded filename
-        code          INTEGER NOT NULL,
-        skat_transaction_id TEXT,
-        timestamp     TEXT,
-        status_text   TEXT,
-        errors_json   TEXT NOT NULL,
-        responses_json TEXT NOT NULL,
-        known         INTEGER NOT NULL,      -- 1 when the journal knew the name
-        ignored_reuse INTEGER NOT NULL DEFAULT 0,
-        received_at   INTEGER NOT NULL,
-        download_id   INTEGER REFERENCES downloads (id),
-        UNIQUE (owner, status_file)
-    );
-    CREATE INDEX receipts_transaction ON receipts (owner, transaction_id);
-    CREATE TABLE response_files (
-        owner          TEXT NOT NULL,
-        transaction_id TEXT NOT NULL,
-        remote_name    TEXT NOT NULL,
-        PRIMARY KEY (owner, transaction_id, remote_name)
-    );
-    "#,
-    // 1 -> 2: the private copy a file is uploaded from (see the client's module documentation), and a lookup
-    // by content for "was this file submitted already?".
-    r#"
-    ALTER TABLE submissions ADD COLUMN spool_path TEXT;
-    CREATE INDEX submissions_content ON submissions (owner, service, sha256);
-    "#,
-    // 2 -> 3: a submission the user closed (it waited for a status that will not come), and why.
-    r#"
-    ALTER TABLE submissions ADD COLUMN closed_at INTEGER;
-    ALTER TABLE submissions ADD COLUMN close_reason TEXT;
-    "#,
-];
+pub use schema::SCHEMA_VERSION;
+pub use uploads::{Claim, Dedupe, UploadClaim, UploadRequest};
 
 /// Where a submission stands. See the module documentation for the transitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -229,13 +159,37 @@ pub struct Submission {
     pub deadline_ms: Option<i64>,
     pub skat_transaction_id: Option<String>,
     pub error: Option<ReceiptError>,
-    /// Response files the gateway exposed for this submission (names in `out`).
-    pub response_files: Vec<String>,
-    /// Status files received for this submission, oldest first.
-    pub receipts: Vec<String>,
+    /// Response files the gateway exposed for this submission, and where each was fetched to.
+    pub response_files: Vec<ResponseFile>,
+    /// Status files received for this submission, oldest first, and where each was fetched to.
+    pub receipts: Vec<ReceiptFile>,
     /// When the user closed it (see [`Journal::close`]), and why.
     pub closed_at: Option<i64>,
     pub close_reason: Option<String>,
+    /// True when the user chose the name (`--name`) instead of letting it be generated.
+    pub name_chosen: bool,
+}
+
+/// A status file recorded for a submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiptFile {
+    /// Its name in `out`, e.g. `status_Manifest.AnkomstdeklarationOpret_decl-...xml_2.xml`.
+    pub status_file: String,
+    /// 0 error, 1 delivered, 2 accepted, 3 response exposed.
+    pub code: u8,
+    /// Where the poll put it (the downstream system may have moved it since).
+    pub local_path: Option<PathBuf>,
+    /// When it was recorded (unix milliseconds).
+    pub received_at: i64,
+}
+
+/// A response file the gateway exposed for a submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResponseFile {
+    /// Its name in `out`.
+    pub remote_name: String,
+    /// Where the poll put it, once fetched.
+    pub local_path: Option<PathBuf>,
 }
 
 /// What to record for a new submission.
@@ -250,6 +204,8 @@ pub struct NewSubmission {
     pub sha256: Option<String>,
     /// Where the snapshot to upload from is kept (see [`Submission::spool_path`]).
     pub spool_path: Option<PathBuf>,
+    /// True when the user chose the name.
+    pub name_chosen: bool,
 }
 
 /// A file fetched from `out`.
@@ -273,10 +229,24 @@ pub enum ReceiptOutcome {
     Applied { state: SubmissionState },
     /// A FILENAME_CANNOT_BE_REUSED status 0 for a retried upload: an earlier attempt landed.
     ReuseAfterRetryIgnored { state: SubmissionState },
+    /// A FILENAME_CANNOT_BE_REUSED status 0 for a name whose one upload from this journal was accepted: the
+    /// refusal of another system's upload under the same name. Not recorded; the file belongs to that system.
+    OthersReuse,
     /// The journal knows no submission of that name: the receipt is kept and reported.
     UnknownName,
-    /// The same status file was recorded before.
-    AlreadyRecorded,
+    /// The same status file was recorded before; `ours` when it was one of this journal's.
+    AlreadyRecorded { ours: bool },
+}
+
+impl ReceiptOutcome {
+    /// True when the status file belongs to one of this journal's submissions (and may be deleted in `out`).
+    pub fn is_ours(&self) -> bool {
+        match self {
+            ReceiptOutcome::Applied { .. } | ReceiptOutcome::ReuseAfterRetryIgnored { .. } => true,
+            ReceiptOutcome::AlreadyRecorded { ours } => *ours,
+            ReceiptOutcome::OthersReuse | ReceiptOutcome::UnknownName => false,
+        }
+    }
 }
 
 /// The poll lock of a journal, held while one poll runs (see [`Journal::lock_polls`]); dropping it lets the
@@ -294,8 +264,11 @@ impl std::fmt::Display for ReceiptOutcome {
             ReceiptOutcome::ReuseAfterRetryIgnored { state } => {
                 write!(f, "name-reuse refusal of a retry ignored (an earlier attempt landed); still {state}")
             }
+            ReceiptOutcome::OthersReuse => {
+                f.write_str("refusal of another system's upload under this journal's name (ours was accepted); left for it")
+            }
             ReceiptOutcome::UnknownName => f.write_str("for a name this journal never sent"),
-            ReceiptOutcome::AlreadyRecorded => f.write_str("already recorded"),
+            ReceiptOutcome::AlreadyRecorded { .. } => f.write_str("already recorded"),
         }
     }
 }
@@ -304,6 +277,8 @@ impl std::fmt::Display for ReceiptOutcome {
 pub struct Journal {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Opened with [`Journal::open_read_only`]: every write is refused.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Journal {
@@ -329,68 +304,11 @@ pub fn format_ms(ms: i64) -> String {
 const SUBMISSION_COLUMNS: &str = "owner, name, service, gateway, local_path, size, sha256, state, attempts, \
     created_at, updated_at, upload_started_at, uploaded_at, delivered_at, accepted_at, responded_at, failed_at, \
     overdue_at, deadline_ms, skat_transaction_id, error_code, error_message, error_resolution, spool_path, \
-    closed_at, close_reason";
+    closed_at, close_reason, name_chosen";
 
 impl Journal {
-    /// Opens (creating if needed) the journal at `path`, migrating an older schema.
-    pub fn open(path: impl AsRef<Path>) -> Result<Journal> {
-        let path = path.as_ref().to_path_buf();
-        let fail = |what: &str, e: rusqlite::Error| journal_error(&path, what, e);
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Error::new(
-                    ErrorKind::Journal,
-                    format!("cannot create the journal's folder {}: {e}; create it or choose another journal path", parent.display()),
-                )
-                .with_source(e)
-            })?;
-        }
-        let conn = Connection::open(&path).map_err(|e| fail("open", e))?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(|e| fail("configure", e))?;
-        // WAL lets readers work while another process writes; NORMAL sync is safe in WAL (a power cut may
-        // lose the last commit, never corrupt the file) -- but a reservation must survive, so keep FULL.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail("switch to WAL mode", e))?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| fail("configure", e))?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| fail("configure", e))?;
-        let journal = Journal { path, conn: Mutex::new(conn) };
-        journal.migrate()?;
-        Ok(journal)
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The schema version of the file.
-    pub fn schema_version(&self) -> Result<i32> {
-        self.with_conn(|conn| conn.pragma_query_value(None, "user_version", |row| row.get(0)))
-    }
-
-    fn migrate(&self) -> Result<()> {
-        let path = self.path.clone();
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| journal_error(&path, "lock for migration", e))?;
-        let version: i32 = tx
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(|e| journal_error(&path, "read the schema version of", e))?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::new(
-                ErrorKind::Journal,
-                format!(
-                    "the journal {} was written by a newer skat-gateway (schema {version}, this one knows up to \
-                     {SCHEMA_VERSION}); upgrade skat-gateway, or use another journal file",
-                    path.display()
-                ),
-            ));
-        }
-        for (from, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            tx.execute_batch(sql).map_err(|e| journal_error(&path, &format!("migrate (schema {from}) of"), e))?;
-            tx.pragma_update(None, "user_version", from as i32 + 1)
-                .map_err(|e| journal_error(&path, "migrate", e))?;
-        }
-        tx.commit().map_err(|e| journal_error(&path, "migrate", e))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -406,6 +324,12 @@ impl Journal {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so concurrent
     /// read-modify-write sequences from other processes wait instead of interleaving.
     fn write<T>(&self, what: &str, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        if self.read_only {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("cannot {what} the journal {}: it was opened for reading only", self.path.display()),
+            ));
+        }
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -463,28 +387,7 @@ impl Journal {
 
     /// Records a new submission in state Reserved, committing its name in the same transaction.
     pub fn create_submission(&self, new: &NewSubmission) -> Result<Submission> {
-        self.write("record a submission in", |tx| {
-            insert_name(&self.path, tx, &new.owner, &new.name)?;
-            let now = now_ms();
-            tx.execute(
-                "INSERT INTO submissions (owner, name, service, gateway, local_path, size, sha256, state, created_at, updated_at,
-                    spool_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'Reserved', ?8, ?8, ?9)",
-                params![
-                    new.owner,
-                    new.name,
-                    new.service,
-                    new.gateway,
-                    new.local_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
-                    new.size.map(|s| s as i64),
-                    new.sha256,
-                    now,
-                    new.spool_path.as_ref().map(|p| p.to_string_lossy().into_owned())
-                ],
-            )
-            .map_err(|e| journal_error(&self.path, "record a submission in", e))?;
-            load_submission(&self.path, tx, &new.owner, &new.name)
-        })
+        self.write("record a submission in", |tx| insert_submission(&self.path, tx, new))
     }
 
     /// Marks the start of an upload attempt (Reserved/Uploading -> Uploading) and counts it.
@@ -508,11 +411,6 @@ impl Journal {
     /// Records where the snapshot of a submission's file is kept (None once it is removed).
     pub fn set_spool_path(&self, owner: &str, name: &str, spool_path: Option<&Path>) -> Result<Submission> {
         self.update(owner, name, "record a spool copy in", |s, _| s.spool_path = spool_path.map(Path::to_path_buf))
-    }
-
-    /// Notes that a submission's upload is alive (its `updated_at` moves on).
-    pub fn touch(&self, owner: &str, name: &str) -> Result<()> {
-        self.update(owner, name, "note a live upload in", |_, _| {}).map(|_| ())
     }
 
     /// Marks a submission as failed locally (the upload gave up), with the reason.
@@ -546,25 +444,29 @@ impl Journal {
     /// Records a status file and advances the submission it names. Idempotent per status file.
     pub fn apply_receipt(&self, owner: &str, receipt: &Receipt, download_id: Option<i64>) -> Result<ReceiptOutcome> {
         self.write("record a receipt in", |tx| {
-            let already: Option<i64> = tx
+            let already: Option<bool> = tx
                 .query_row(
-                    "SELECT id FROM receipts WHERE owner = ?1 AND status_file = ?2",
+                    "SELECT known FROM receipts WHERE owner = ?1 AND status_file = ?2",
                     params![owner, receipt.status_file],
                     |row| row.get(0),
                 )
                 .optional()
                 .map_err(|e| journal_error(&self.path, "read", e))?;
-            if already.is_some() {
-                return Ok(ReceiptOutcome::AlreadyRecorded);
+            if let Some(ours) = already {
+                return Ok(ReceiptOutcome::AlreadyRecorded { ours });
             }
             let submission = find_submission(&self.path, tx, owner, &receipt.transaction_id)?;
             let now = now_ms();
             let mut outcome = ReceiptOutcome::UnknownName;
             let mut ignored_reuse = false;
             if let Some(mut s) = submission {
-                if receipt.code == StatusCode::Error && receipt.is_filename_reused() && (s.attempts > 1 || s.delivered_at.is_some()) {
+                let positive = s.delivered_at.is_some() || s.accepted_at.is_some() || s.responded_at.is_some();
+                if receipt.is_filename_reused() && s.attempts > 1 {
                     // An earlier attempt under this name reached the gateway; this copy was refused.
                     ignored_reuse = true;
+                } else if receipt.is_filename_reused() && positive {
+                    // Our one upload was accepted: the refusal is of another system's upload (module docs).
+                    outcome = ReceiptOutcome::OthersReuse;
                 } else {
                     match receipt.code {
                         StatusCode::Error => {
@@ -581,20 +483,34 @@ impl Journal {
                         StatusCode::Accepted => s.accepted_at = s.accepted_at.or(Some(now)),
                         StatusCode::Responded => s.responded_at = s.responded_at.or(Some(now)),
                     }
+                    if receipt.code != StatusCode::Error && failed_by_reuse(&s) {
+                        // The gateway accepted our upload after all: the refusal was of another system's.
+                        log::warn!(
+                            "{}: status {} after a FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION status 0: that refusal \
+                             was of another system's upload under the same name; {} did not fail",
+                            receipt.status_file,
+                            receipt.code.as_digit(),
+                            s.name
+                        );
+                        s.failed_at = None;
+                        s.error = None;
+                    }
                 }
-                // A status means the file is at the gateway, whatever the local record says.
-                s.uploaded_at = s.uploaded_at.or(Some(now));
-                if s.skat_transaction_id.is_none() {
-                    s.skat_transaction_id = receipt.skat_transaction_id.clone();
+                if outcome != ReceiptOutcome::OthersReuse {
+                    // A status means the file is at the gateway, whatever the local record says.
+                    s.uploaded_at = s.uploaded_at.or(Some(now));
+                    if s.skat_transaction_id.is_none() && receipt.code != StatusCode::Error {
+                        s.skat_transaction_id = receipt.skat_transaction_id.clone();
+                    }
+                    s.updated_at = now;
+                    s.state = derive_state(&s);
+                    store_submission(&self.path, tx, &s)?;
+                    outcome = if ignored_reuse {
+                        ReceiptOutcome::ReuseAfterRetryIgnored { state: s.state }
+                    } else {
+                        ReceiptOutcome::Applied { state: s.state }
+                    };
                 }
-                s.updated_at = now;
-                s.state = derive_state(&s);
-                store_submission(&self.path, tx, &s)?;
-                outcome = if ignored_reuse {
-                    ReceiptOutcome::ReuseAfterRetryIgnored { state: s.state }
-                } else {
-                    ReceiptOutcome::Applied { state: s.state }
-                };
             }
             for response in &receipt.response_files {
                 tx.execute(
@@ -620,7 +536,7 @@ impl Journal {
                     receipt.status_text,
                     errors,
                     responses,
-                    outcome != ReceiptOutcome::UnknownName,
+                    outcome.is_ours(),
                     ignored_reuse,
                     now,
                     download_id
@@ -662,37 +578,51 @@ impl Journal {
         })
     }
 
-    /// Closes a submission that waits for a status which will not come (typically Overdue, after asking the
-    /// agency): it becomes Closed, a final state, so `poll` stops reporting it. The time and `reason` are kept.
-    /// Only a submission whose file reached the gateway can be closed; one whose upload never finished is
-    /// finished by submitting the same file again.
-    pub fn close(&self, owner: &str, name: &str, reason: Option<&str>) -> Result<Submission> {
-        self.write("close a submission in", |tx| {
-            let mut s = load_submission(&self.path, tx, owner, name)?;
-            let refuse = |why: String| Err(Error::new(ErrorKind::InvalidArgument, format!("{name} cannot be closed: {why}")));
-            match s.state {
-                SubmissionState::Responded | SubmissionState::Failed | SubmissionState::Closed => {
-                    return refuse(format!("it is {} already, nothing is waited for", s.state));
-                }
-                SubmissionState::Reserved | SubmissionState::Uploading => {
-                    return refuse("its upload never finished; submit the same file again to finish it".into());
-                }
-                SubmissionState::Uploaded | SubmissionState::Delivered | SubmissionState::Accepted | SubmissionState::Overdue => {}
-            }
-            let now = now_ms();
-            s.closed_at = Some(now);
-            s.close_reason = reason.map(str::to_string);
-            s.updated_at = now;
-            s.state = derive_state(&s);
-            store_submission(&self.path, tx, &s)?;
-            Ok(s)
-        })
-    }
-
     /// The submission `name` of `owner`.
     pub fn submission(&self, owner: &str, name: &str) -> Result<Submission> {
         let conn = self.lock();
         load_submission(&self.path, &conn, owner, name)
+    }
+
+    /// The submission `name` of `owner`, if the journal has it.
+    pub fn find_submission(&self, owner: &str, name: &str) -> Result<Option<Submission>> {
+        let conn = self.lock();
+        find_submission(&self.path, &conn, owner, name)
+    }
+
+    /// `owner`'s submissions in any of `states`, oldest first (the state is stored with every change, so this
+    /// reads only those, however long the journal's history).
+    pub fn submissions_in_states(&self, owner: &str, states: &[SubmissionState]) -> Result<Vec<Submission>> {
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        self.query_submissions(&format!("WHERE owner = ?1 AND state IN ({})", list.join(", ")), params![owner])
+    }
+
+    /// True when `owner` has a submission on `gateway` (`new`, `legacy`) that still waits for something.
+    pub fn has_unsettled_on(&self, owner: &str, gateway: &str) -> Result<bool> {
+        self.with_conn(|conn| {
+            conn.query_row(
+                "SELECT 1 FROM submissions WHERE owner = ?1 AND gateway = ?2
+                 AND state NOT IN ('Responded', 'Failed', 'Closed') LIMIT 1",
+                params![owner, gateway],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+        })
+    }
+
+    /// True when a status file of one of `owner`'s submissions named `remote_name` as its response file.
+    pub fn is_response_of_ours(&self, owner: &str, remote_name: &str) -> Result<bool> {
+        self.with_conn(|conn| {
+            conn.query_row(
+                "SELECT 1 FROM response_files r JOIN submissions s ON s.owner = r.owner AND s.name = r.transaction_id
+                 WHERE r.owner = ?1 AND r.remote_name = ?2 LIMIT 1",
+                params![owner, remote_name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+        })
     }
 
     /// Submissions named `name`, for any certificate (the CLI's `status NAME` does not need to know it).
@@ -708,36 +638,9 @@ impl Journal {
         }
     }
 
-    /// Submissions of `owner` for `service` whose upload never finished and whose content hash is `sha256`:
-    /// the ones a new `submit` of the same file should resume under their name.
-    pub fn unfinished_uploads(&self, owner: &str, service: &str, sha256: &str) -> Result<Vec<Submission>> {
-        self.query_submissions(
-            "WHERE owner = ?1 AND service = ?2 AND sha256 = ?3 AND uploaded_at IS NULL AND failed_at IS NULL",
-            params![owner, service, sha256],
-        )
-    }
-
-    /// Submissions of `owner` for `service` with content `sha256` that reached the gateway and have not failed
-    /// nor been closed (given up on: it may be sent again), oldest first: the gateway has this content already.
-    pub fn completed_uploads(&self, owner: &str, service: &str, sha256: &str) -> Result<Vec<Submission>> {
-        self.query_submissions(
-            "WHERE owner = ?1 AND service = ?2 AND sha256 = ?3 AND uploaded_at IS NOT NULL AND failed_at IS NULL
-             AND closed_at IS NULL",
-            params![owner, service, sha256],
-        )
-    }
-
     fn query_submissions(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Submission>> {
         let conn = self.lock();
-        let sql = format!("SELECT {SUBMISSION_COLUMNS} FROM submissions {filter} ORDER BY created_at, id");
-        let read = |e| journal_error(&self.path, "read", e);
-        let mut stmt = conn.prepare(&sql).map_err(read)?;
-        let rows = stmt.query_map(args, submission_from_row).map_err(read)?;
-        let mut list: Vec<Submission> = rows.collect::<rusqlite::Result<_>>().map_err(read)?;
-        for s in &mut list {
-            attach_links(&self.path, &conn, s)?;
-        }
-        Ok(list)
+        query_submissions(&self.path, &conn, filter, args)
     }
 
     /// Records a file fetched from `out` (after it is safely in the inbox).
@@ -878,17 +781,28 @@ fn derive_state(s: &Submission) -> SubmissionState {
 }
 
 fn journal_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
-    let hint = match &e {
-        rusqlite::Error::SqliteFailure(err, _) if err.code == rusqlite::ErrorCode::DatabaseBusy => {
+    use rusqlite::ErrorCode as C;
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(err, _) => Some(err.code),
+        _ => None,
+    };
+    let hint = match code {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => {
             "another process held the journal locked for over a minute; check for a stuck skat-gateway"
         }
-        rusqlite::Error::SqliteFailure(err, _) if err.code == rusqlite::ErrorCode::NotADatabase => {
-            "the file is not a skat-gateway journal; point the configuration at the right file"
+        Some(C::NotADatabase) => {
+            "the file is not a skat-gateway journal (or it is damaged); point the configuration at the journal's \
+             own file, or restore the journal from a backup"
         }
-        rusqlite::Error::SqliteFailure(err, _) if err.code == rusqlite::ErrorCode::ReadOnly => {
-            "the file or its folder is read-only; fix its permissions"
+        Some(C::DatabaseCorrupt) => {
+            "the journal is damaged; stop every skat-gateway using it and restore it from a backup (`sqlite3 FILE \
+             .recover` may save what it holds); do not start a new one, or old files could be sent again"
         }
-        _ => "check that the file and its folder are writable and the disk is not full",
+        Some(C::DiskFull) => "the disk holding the journal is full; free some space and run the command again",
+        Some(C::ReadOnly) => "the file or its folder is read-only; fix its permissions",
+        Some(C::CannotOpen | C::PermissionDenied) => "check the path and that this user may read and write the file and its folder",
+        Some(C::SystemIoFailure) => "the disk reported an error; check the disk and the file system",
+        _ => "check that the file and its folder are writable",
     };
     Error::new(ErrorKind::Journal, format!("cannot {what} the journal {}: {e}; {hint}", path.display())).with_source(e)
 }
@@ -942,6 +856,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Submission> {
         spool_path: row.get::<_, Option<String>>(23)?.map(PathBuf::from),
         closed_at: row.get(24)?,
         close_reason: row.get(25)?,
+        name_chosen: row.get(26)?,
         response_files: Vec::new(),
         receipts: Vec::new(),
     })
@@ -950,16 +865,84 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Submission> {
 fn attach_links(path: &Path, conn: &Connection, s: &mut Submission) -> Result<()> {
     let read = |e| journal_error(path, "read", e);
     let mut stmt = conn
-        .prepare("SELECT remote_name FROM response_files WHERE owner = ?1 AND transaction_id = ?2 ORDER BY remote_name")
+        .prepare(
+            "SELECT r.remote_name, d.local_path FROM response_files r
+             LEFT JOIN downloads d ON d.owner = r.owner AND d.gateway = ?3 AND d.remote_name = r.remote_name
+             WHERE r.owner = ?1 AND r.transaction_id = ?2 ORDER BY r.remote_name",
+        )
         .map_err(read)?;
-    s.response_files =
-        stmt.query_map(params![s.owner, s.name], |row| row.get(0)).map_err(read)?.collect::<rusqlite::Result<_>>().map_err(read)?;
+    s.response_files = stmt
+        .query_map(params![s.owner, s.name, s.gateway], |row| {
+            Ok(ResponseFile { remote_name: row.get(0)?, local_path: row.get::<_, Option<String>>(1)?.map(PathBuf::from) })
+        })
+        .map_err(read)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(read)?;
     let mut stmt = conn
-        .prepare("SELECT status_file FROM receipts WHERE owner = ?1 AND transaction_id = ?2 ORDER BY id")
+        .prepare(
+            "SELECT r.status_file, r.code, d.local_path, r.received_at FROM receipts r
+             LEFT JOIN downloads d ON d.id = r.download_id
+             WHERE r.owner = ?1 AND r.transaction_id = ?2 AND r.known = 1 ORDER BY r.id",
+        )
         .map_err(read)?;
-    s.receipts =
-        stmt.query_map(params![s.owner, s.name], |row| row.get(0)).map_err(read)?.collect::<rusqlite::Result<_>>().map_err(read)?;
+    s.receipts = stmt
+        .query_map(params![s.owner, s.name], |row| {
+            Ok(ReceiptFile {
+                status_file: row.get(0)?,
+                code: u8::try_from(row.get::<_, i64>(1)?).unwrap_or(u8::MAX),
+                local_path: row.get::<_, Option<String>>(2)?.map(PathBuf::from),
+                received_at: row.get(3)?,
+            })
+        })
+        .map_err(read)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(read)?;
     Ok(())
+}
+
+fn query_submissions(path: &Path, conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Submission>> {
+    let sql = format!("SELECT {SUBMISSION_COLUMNS} FROM submissions {filter} ORDER BY created_at, id");
+    let read = |e| journal_error(path, "read", e);
+    let mut stmt = conn.prepare(&sql).map_err(read)?;
+    let rows = stmt.query_map(args, submission_from_row).map_err(read)?;
+    let mut list: Vec<Submission> = rows.collect::<rusqlite::Result<_>>().map_err(read)?;
+    for s in &mut list {
+        attach_links(path, conn, s)?;
+    }
+    Ok(list)
+}
+
+/// Commits the name and records the submission in state Reserved (in the caller's transaction).
+fn insert_submission(path: &Path, tx: &Connection, new: &NewSubmission) -> Result<Submission> {
+    insert_name(path, tx, &new.owner, &new.name)?;
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO submissions (owner, name, service, gateway, local_path, size, sha256, state, created_at, updated_at,
+            spool_path, name_chosen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'Reserved', ?8, ?8, ?9, ?10)",
+        params![
+            new.owner,
+            new.name,
+            new.service,
+            new.gateway,
+            new.local_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            new.size.map(|s| s as i64),
+            new.sha256,
+            now,
+            new.spool_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            new.name_chosen
+        ],
+    )
+    .map_err(|e| journal_error(path, "record a submission in", e))?;
+    load_submission(path, tx, &new.owner, &new.name)
+}
+
+/// True when the submission failed only because the gateway refused its name as used before: a failure that a
+/// later positive status proves to have been another system's (see the module documentation).
+fn failed_by_reuse(s: &Submission) -> bool {
+    s.failed_at.is_some()
+        && s.attempts <= 1
+        && s.error.as_ref().and_then(|e| e.code.as_deref()).is_some_and(|c| c.eq_ignore_ascii_case(crate::gateway::receipt::FILENAME_REUSED_CODE))
 }
 
 fn find_submission(path: &Path, conn: &Connection, owner: &str, name: &str) -> Result<Option<Submission>> {
@@ -1051,6 +1034,7 @@ fn find_download(path: &Path, conn: &Connection, owner: &str, gateway: &str, rem
 
 #[cfg(test)]
 mod tests {
+    use super::schema::MIGRATIONS;
     use super::*;
 
     /// A journal written by schema 1 (before spool copies) opens as the current schema with its submissions
