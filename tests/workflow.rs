@@ -10,8 +10,6 @@ use gateway::ErrorKind;
 use std::time::Duration;
 use workflow_support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-const EVERY: Duration = Duration::from_millis(100);
 
 #[test]
 fn a_submission_reaches_status_3_with_its_receipts_and_response() {
@@ -295,15 +293,6 @@ fn ping_measures_the_heartbeat_round_trip() {
     let s = client.journal().submission(client.username(), &ping.name).unwrap();
     assert_eq!(s.state, SubmissionState::Delivered);
     assert!(client.pending().unwrap().is_empty(), "a heartbeat is done at status 1");
-}
-
-/// Waits until `out` holds `n` files.
-fn wait_for_out(setup: &Setup, n: usize) {
-    let start = std::time::Instant::now();
-    while setup.out().len() < n && start.elapsed() < WAIT {
-        std::thread::sleep(EVERY);
-    }
-    assert_eq!(setup.out().len(), n, "{:?}", setup.out());
 }
 
 /// Moves everything out of the inbox, as the downstream system that consumes it does.

@@ -3,78 +3,10 @@
 
 mod workflow_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use workflow_support::*;
-
-const EXE: &str = env!("CARGO_BIN_EXE_skat-gateway");
-
-/// A config file for the simulator's client, with its journal and inbox in `state`.
-fn write_config(setup: &Setup, state: &str) -> PathBuf {
-    let client = setup.client_files();
-    let folder = setup.path(state);
-    std::fs::create_dir_all(&folder).unwrap();
-    let text = format!(
-        r#"default_profile = "sim"
-
-[profiles.sim]
-certificate = "{cert}"
-certificate_password_file = "{p12pw}"
-password_file = "{pw}"
-ca_file = "{ca}"
-system_roots = false
-journal = "journal.sqlite"
-inbox = "inbox"
-connect_timeout = "10s"
-io_timeout = "30s"
-
-[profiles.sim.new]
-host = "127.0.0.1"
-port = {port}
-
-[profiles.sim.legacy]
-host = "127.0.0.1"
-port = {legacy}
-"#,
-        cert = client.p12.display(),
-        p12pw = client.p12_password_file.display(),
-        pw = client.gateway_password_file.display(),
-        ca = setup.sim.ca_file().display(),
-        port = setup.sim.port(),
-        legacy = setup.sim.legacy_port().unwrap(),
-    );
-    let path = folder.join("client.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn cli(config: &Path) -> Command {
-    let mut command = Command::new(EXE);
-    command.arg(std::env::var("WF_CLI_FLAG").unwrap_or_else(|_| "--quiet".into()));
-    for var in ["SKAT_GATEWAY_CONFIG", "SKAT_GATEWAY_PROFILE", "SKAT_GATEWAY_JOURNAL", "SKAT_GATEWAY_PASSWORD"] {
-        command.env_remove(var);
-    }
-    command.env("SKAT_GATEWAY_CONFIG", config);
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?} failed ({:?}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn status_json(config: &Path) -> Vec<serde_json::Value> {
-    let out = run(cli(config).args(["status", "--json"]));
-    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
-}
 
 #[test]
 fn two_processes_submit_100_files_each_into_one_journal() {

@@ -289,7 +289,20 @@ impl Session {
         }
         if self.mlsd == Some(true) {
             let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.mlsd(path))?;
-            return Ok(lines.iter().filter_map(|l| parse_mlsd_line(l)).collect());
+            let mut entries = Vec::with_capacity(lines.len());
+            for line in &lines {
+                match parse_mlsd_line(line) {
+                    Some(entry) => entries.push(entry),
+                    None if line.trim().is_empty() => {}
+                    // A name holding a line break arrives as two lines, the second without facts.
+                    None => log::warn!(
+                        "{}: cannot parse the listing line {line:?} of {what} (part of a file name with a line \
+                         break?); skipping it",
+                        self.endpoint
+                    ),
+                }
+            }
+            return Ok(entries);
         }
         let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.list(path))?;
         let mut entries = Vec::with_capacity(lines.len());

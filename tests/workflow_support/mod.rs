@@ -5,7 +5,12 @@
 use gateway::gateway::{Client, Config, GatewayAddress};
 use gateway::sim::{ClientFiles, Delays, SimConfig, SimHandle, Simulator};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::Duration;
+
+/// How long tests wait for status files, and how often they look.
+pub const WAIT: Duration = Duration::from_secs(20);
+pub const EVERY: Duration = Duration::from_millis(100);
 
 pub const SERVICE: &str = "Manifest.AnkomstdeklarationOpret";
 pub const ICS_SERVICE: &str = "SummariskIndgangsangivelseOpretService";
@@ -97,6 +102,15 @@ pub fn config_for(sim: &SimHandle, client: &ClientFiles, state: &Path) -> Config
     config
 }
 
+/// Waits until `out` holds `n` files.
+pub fn wait_for_out(setup: &Setup, n: usize) {
+    let start = std::time::Instant::now();
+    while setup.out().len() < n && start.elapsed() < WAIT {
+        std::thread::sleep(EVERY);
+    }
+    assert_eq!(setup.out().len(), n, "{:?}", setup.out());
+}
+
 pub fn list(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
@@ -104,3 +118,79 @@ pub fn list(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+// --- the command-line tool against the simulator
+
+pub const EXE: &str = env!("CARGO_BIN_EXE_skat-gateway");
+
+/// A config file for the simulator's client, with its journal and inbox in `state`.
+pub fn write_config(setup: &Setup, state: &str) -> PathBuf {
+    let client = setup.client_files();
+    let folder = setup.path(state);
+    std::fs::create_dir_all(&folder).unwrap();
+    let text = format!(
+        r#"default_profile = "sim"
+
+[profiles.sim]
+certificate = "{cert}"
+certificate_password_file = "{p12pw}"
+password_file = "{pw}"
+ca_file = "{ca}"
+system_roots = false
+journal = "journal.sqlite"
+inbox = "inbox"
+connect_timeout = "10s"
+io_timeout = "30s"
+
+[profiles.sim.new]
+host = "127.0.0.1"
+port = {port}
+
+[profiles.sim.legacy]
+host = "127.0.0.1"
+port = {legacy}
+"#,
+        cert = client.p12.display(),
+        p12pw = client.p12_password_file.display(),
+        pw = client.gateway_password_file.display(),
+        ca = setup.sim.ca_file().display(),
+        port = setup.sim.port(),
+        legacy = setup.sim.legacy_port().unwrap(),
+    );
+    let path = folder.join("client.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn cli(config: &Path) -> Command {
+    cli_with(config, &std::env::var("WF_CLI_FLAG").unwrap_or_else(|_| "--quiet".into()))
+}
+
+/// The CLI with a first option other than `--quiet` (`-v` to see warnings, `-vv`...).
+pub fn cli_with(config: &Path, flag: &str) -> Command {
+    let mut command = Command::new(EXE);
+    command.arg(flag);
+    for var in ["SKAT_GATEWAY_CONFIG", "SKAT_GATEWAY_PROFILE", "SKAT_GATEWAY_JOURNAL", "SKAT_GATEWAY_PASSWORD"] {
+        command.env_remove(var);
+    }
+    command.env("SKAT_GATEWAY_CONFIG", config);
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({:?}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn status_json(config: &Path) -> Vec<serde_json::Value> {
+    let out = run(cli(config).args(["status", "--json"]));
+    serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+}
+
