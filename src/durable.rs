@@ -176,6 +176,10 @@ fn io_error(what: &str, target: &Path, e: io::Error) -> Error {
     .with_source(e)
 }
 
+/// A temporary file not written to for this long belongs to a process that was killed: a live download writes
+/// all the time (or gives up after its read time-out, minutes at most), and a snapshot is written in seconds.
+pub(crate) const ABANDONED_AGE: Duration = Duration::from_secs(3600);
+
 /// Removes the temporary files that downloads into `folder` left behind when their process was killed: those
 /// not written to for `idle` (a live download writes all the time, or fails on its read time-out). Returns
 /// how many were removed. Errors are ignored: this is tidying, and the next call tries again.

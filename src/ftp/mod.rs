@@ -492,6 +492,11 @@ impl Session {
             _ => local.to_path_buf(),
         };
         let local = target.as_path();
+        // What downloads killed here earlier left behind (a killed process removes nothing).
+        if let Some(folder) = local.parent() {
+            let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+            crate::durable::remove_abandoned_partials(folder, crate::durable::ABANDONED_AGE);
+        }
         let mut partial = PartialFile::beside(local)?;
         let mut writer = io::BufWriter::with_capacity(TRANSFER_BUFFER, &mut partial);
         let received = self.get(remote, &mut writer, transfer_type, progress)?;

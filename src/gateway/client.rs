@@ -207,9 +207,6 @@ fn serialize_millis<S: serde::Serializer>(duration: &Duration, serializer: S) ->
 
 const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
-/// A temporary file in the inbox not written to for this long belongs to a download whose process was killed
-/// (a live one writes continuously, or gives up after its read time-out, at most minutes).
-const ABANDONED_DOWNLOAD_AGE: Duration = Duration::from_secs(3600);
 
 
 /// The gateway client. See the module documentation for threading.
@@ -458,7 +455,7 @@ impl Client {
         }
         let local = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let spool = self.journal.spool_folder(&self.owner)?;
-        let removed = durable::remove_abandoned_partials(&spool, ABANDONED_DOWNLOAD_AGE);
+        let removed = durable::remove_abandoned_partials(&spool, durable::ABANDONED_AGE);
         if removed > 0 {
             log::info!("removed {removed} snapshot(s) left by killed submits from {}", spool.display());
         }
@@ -832,7 +829,7 @@ impl Client {
             Error::new(ErrorKind::Io, format!("cannot create the inbox {}: {e}; check the path and permissions", inbox.display()))
                 .with_source(e)
         })?;
-        let removed = durable::remove_abandoned_partials(inbox, ABANDONED_DOWNLOAD_AGE);
+        let removed = durable::remove_abandoned_partials(inbox, durable::ABANDONED_AGE);
         if removed > 0 {
             log::info!("removed {removed} temporary file(s) of downloads killed earlier from {}", inbox.display());
         }

@@ -271,9 +271,10 @@ fn check_not_empty(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens a journal read-only. In WAL mode SQLite needs the `-shm` file for that; when no process has the journal
-/// open that file is gone and a reader who may not create files in the folder cannot make it, but then no writer
-/// is active either and the file can be read as it is (`immutable`).
+/// Opens a journal read-only. In WAL mode SQLite needs the `-shm` file for that, writable; when no process has
+/// the journal open that file is gone (or left read-only for this user) and a reader who may not create files in
+/// the folder cannot make it, but then no writer is active either and the file can be read as it is
+/// (`immutable`).
 fn open_for_reading(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let configure = |conn: Connection| -> rusqlite::Result<Connection> {
@@ -283,7 +284,11 @@ fn open_for_reading(path: &Path) -> Result<Connection> {
     };
     match Connection::open_with_flags(path, flags).and_then(configure) {
         Ok(conn) => Ok(conn),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::CannotOpen => {
+        // No -shm file and no right to make one (CannotOpen), or one this user may not write and no writer has
+        // set up (ReadOnly): no writer is active, so the file is read as it is.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) =>
+        {
             let uri = format!("file:{}?immutable=1", uri_path(path));
             Connection::open_with_flags(uri, flags).and_then(configure).map_err(|e| journal_error(path, "open", e))
         }
