@@ -169,3 +169,62 @@ fn odd_names_in_out_do_not_stop_the_poll() {
     assert!(out.join("back\\slash.xml").exists(), "left in out");
     assert!(stderr.contains("cannot parse the listing line \"break.xml\""), "the line-break name is not passed over silently: {stderr}");
 }
+
+/// An upload killed midway whose file was then corrected and sent under a new name: `status NAME --close`
+/// abandons the old one (its spool copy goes), and poll stops exiting 10 for it. Before, nothing but sending
+/// the obsolete content again cleared it.
+#[test]
+fn an_interrupted_upload_of_a_corrected_file_can_be_abandoned() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let file = setup.file("decl.xml", 30 * 1024 * 1024);
+    let incoming = setup.sim.dir().join("users").join(&setup.client_files().username).join(".gateway/incoming");
+    let mut child = cli(&config).args(["submit", "-s", SERVICE]).arg(&file).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    while std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the upload never got going");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let old = status_json(&config)[0]["name"].as_str().unwrap().to_string();
+    let copy = setup.path("state").join("journal.sqlite.spool").join(&setup.client_files().username).join(&old);
+    assert!(copy.exists(), "the interrupted upload keeps its copy");
+
+    std::fs::write(&file, b"<decl>corrected</decl>").unwrap();
+    run(cli(&config).args(["submit", "-s", SERVICE]).arg(&file));
+    let out = cli(&config).args(["poll", "--wait", "20s", "--interval", "100ms"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10), "the old one is stale: {}", String::from_utf8_lossy(&out.stderr));
+    run(cli(&config).args(["status", &old, "--close", "--reason", "corrected and sent anew"]));
+    assert!(!copy.exists(), "abandoning removed the copy");
+    let out = cli(&config).args(["poll"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let journal = status_json(&config);
+    let states: Vec<&str> = journal.iter().map(|s| s["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["Closed", "Responded"]);
+    assert_eq!(journal[0]["close_reason"], "corrected and sent anew");
+}
+
+/// A warning is given once per run, not once per connection (the password file's permissions were read again
+/// on every reconnect).
+#[test]
+fn a_warning_is_printed_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let open_password = setup.path("pw-0644");
+    std::fs::copy(&setup.client_files().gateway_password_file, &open_password).unwrap();
+    std::fs::set_permissions(&open_password, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for command in [&["ls"][..], &["submit", "-s", SERVICE]] {
+        let mut cli = cli_with(&config, "-v");
+        cli.args(command).env("SKAT_GATEWAY_PASSWORD_FILE", &open_password);
+        if command[0] == "submit" {
+            cli.arg(setup.file("a.xml", 10));
+        }
+        let out = cli.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.matches("can be read by other users").count(), 1, "{command:?}: {stderr}");
+    }
+}
