@@ -238,7 +238,7 @@ typedef uint32_t gw_time;
 /**
  * What applying a receipt did (`gw_receipt_outcome`).
  */
-typedef uint32_t gw_receipt_outcome;
+typedef uint32_t gw_outcome;
 
 /**
  * The lists of a poll report (`gw_poll_report_len`).
@@ -730,27 +730,27 @@ typedef void (*gw_log_callback)(void *userdata, gw_log_level level, const char *
 /**
  * Not applied to the journal (the receipt of a ping).
  */
-#define GW_RECEIPT_NOT_APPLIED 0
+#define GW_OUTCOME_NOT_APPLIED 0
 
 /**
  * It advanced (or confirmed) a submission, now in the state given.
  */
-#define GW_RECEIPT_APPLIED 1
+#define GW_OUTCOME_APPLIED 1
 
 /**
  * A FILENAME_CANNOT_BE_REUSED status 0 for a retried upload: an earlier attempt landed, nothing failed.
  */
-#define GW_RECEIPT_REUSE_AFTER_RETRY_IGNORED 2
+#define GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED 2
 
 /**
  * For a name this journal never sent: kept in the inbox and in `out`, and reported.
  */
-#define GW_RECEIPT_UNKNOWN_NAME 3
+#define GW_OUTCOME_UNKNOWN_NAME 3
 
 /**
  * The same status file was recorded before.
  */
-#define GW_RECEIPT_ALREADY_RECORDED 4
+#define GW_OUTCOME_ALREADY_RECORDED 4
 
 /**
  * Every file fetched from `out` (`gw_poll_report_file`).
@@ -1670,10 +1670,10 @@ gw_result gw_receipt_gateway(const gw_receipt *receipt, gw_gateway *out);
 
 /**
  * What applying it to the journal did (`GW_RECEIPT_*`) into `*out`; `*state` (may be NULL) gets the
- * submission's state after it for `GW_RECEIPT_APPLIED` and `GW_RECEIPT_REUSE_AFTER_RETRY_IGNORED`, 0
+ * submission's state after it for `GW_OUTCOME_APPLIED` and `GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED`, 0
  * otherwise.
  */
-gw_result gw_receipt_outcome(const gw_receipt *receipt, gw_receipt_outcome *out, gw_state *state);
+gw_result gw_receipt_outcome(const gw_receipt *receipt, gw_outcome *out, gw_state *state);
 
 /**
  * Frees a receipt. NULL, and a handle freed before, are ignored.

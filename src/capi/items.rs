@@ -65,17 +65,17 @@ pub const GW_TIME_CLOSED: gw_time = 10;
 pub const GW_TIME_DEADLINE: gw_time = 11;
 
 /// What applying a receipt did (`gw_receipt_outcome`).
-pub type gw_receipt_outcome = u32;
+pub type gw_outcome = u32;
 /// Not applied to the journal (the receipt of a ping).
-pub const GW_RECEIPT_NOT_APPLIED: gw_receipt_outcome = 0;
+pub const GW_OUTCOME_NOT_APPLIED: gw_outcome = 0;
 /// It advanced (or confirmed) a submission, now in the state given.
-pub const GW_RECEIPT_APPLIED: gw_receipt_outcome = 1;
+pub const GW_OUTCOME_APPLIED: gw_outcome = 1;
 /// A FILENAME_CANNOT_BE_REUSED status 0 for a retried upload: an earlier attempt landed, nothing failed.
-pub const GW_RECEIPT_REUSE_AFTER_RETRY_IGNORED: gw_receipt_outcome = 2;
+pub const GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED: gw_outcome = 2;
 /// For a name this journal never sent: kept in the inbox and in `out`, and reported.
-pub const GW_RECEIPT_UNKNOWN_NAME: gw_receipt_outcome = 3;
+pub const GW_OUTCOME_UNKNOWN_NAME: gw_outcome = 3;
 /// The same status file was recorded before.
-pub const GW_RECEIPT_ALREADY_RECORDED: gw_receipt_outcome = 4;
+pub const GW_OUTCOME_ALREADY_RECORDED: gw_outcome = 4;
 
 /// The lists of a poll report (`gw_poll_report_len`).
 pub type gw_report_list = u32;
@@ -554,20 +554,20 @@ pub extern "C" fn gw_receipt_gateway(receipt: *const gw_receipt, out: *mut gw_ga
 }
 
 /// What applying it to the journal did (`GW_RECEIPT_*`) into `*out`; `*state` (may be NULL) gets the
-/// submission's state after it for `GW_RECEIPT_APPLIED` and `GW_RECEIPT_REUSE_AFTER_RETRY_IGNORED`, 0
+/// submission's state after it for `GW_OUTCOME_APPLIED` and `GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED`, 0
 /// otherwise.
 #[no_mangle]
-pub extern "C" fn gw_receipt_outcome(receipt: *const gw_receipt, out: *mut gw_receipt_outcome, state: *mut gw_state) -> gw_result {
+pub extern "C" fn gw_receipt_outcome(receipt: *const gw_receipt, out: *mut gw_outcome, state: *mut gw_state) -> gw_result {
     guard("gw_receipt_outcome", || {
         let r = self::receipt(receipt)?;
         #[allow(unreachable_patterns)]
         let (outcome, after) = match &r.outcome {
-            None => (GW_RECEIPT_NOT_APPLIED, 0),
-            Some(ReceiptOutcome::Applied { state }) => (GW_RECEIPT_APPLIED, state_code(*state)),
-            Some(ReceiptOutcome::ReuseAfterRetryIgnored { state }) => (GW_RECEIPT_REUSE_AFTER_RETRY_IGNORED, state_code(*state)),
-            Some(ReceiptOutcome::UnknownName) => (GW_RECEIPT_UNKNOWN_NAME, 0),
-            Some(ReceiptOutcome::AlreadyRecorded) => (GW_RECEIPT_ALREADY_RECORDED, 0),
-            Some(_) => (GW_RECEIPT_NOT_APPLIED, 0),
+            None => (GW_OUTCOME_NOT_APPLIED, 0),
+            Some(ReceiptOutcome::Applied { state }) => (GW_OUTCOME_APPLIED, state_code(*state)),
+            Some(ReceiptOutcome::ReuseAfterRetryIgnored { state }) => (GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED, state_code(*state)),
+            Some(ReceiptOutcome::UnknownName) => (GW_OUTCOME_UNKNOWN_NAME, 0),
+            Some(ReceiptOutcome::AlreadyRecorded) => (GW_OUTCOME_ALREADY_RECORDED, 0),
+            Some(_) => (GW_OUTCOME_NOT_APPLIED, 0),
         };
         write_out(out, outcome, "out")?;
         write_opt(state, after);

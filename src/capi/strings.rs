@@ -101,6 +101,9 @@ pub(crate) fn write_str(text: &str, buf: *mut c_char, len: usize, out_n: *mut us
     } else {
         text
     };
+    if buf.is_null() && len > 0 {
+        return Err(Failure::null("buf"));
+    }
     let needed = text.len();
     if len <= needed {
         // SAFETY: checked non-NULL; the caller passes a writable size_t.
@@ -110,10 +113,7 @@ pub(crate) fn write_str(text: &str, buf: *mut c_char, len: usize, out_n: *mut us
             format!("the output buffer holds {len} bytes, but {} are needed ({needed} and the NUL)", needed + 1),
         ));
     }
-    if buf.is_null() {
-        return Err(Failure::null("buf"));
-    }
-    // SAFETY: `buf` is non-NULL and the caller promises `len` writable bytes; `needed + 1 <= len`.
+    // SAFETY: `buf` is non-NULL (NULL with a length > 0 was refused, and `len` > `needed` >= 0 here) and the caller promises `len` writable bytes; `needed + 1 <= len`.
     unsafe {
         std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), needed);
         *buf.add(needed) = 0;
