@@ -13,15 +13,14 @@ pub struct gw_simulator {
     _opaque: [u8; 0],
 }
 
-#[cfg(feature = "sim")]
 mod running {
-    use crate::sim::SimHandle;
     use std::path::PathBuf;
-    use std::sync::Mutex;
 
-    /// The simulator and what callers ask about it, kept so the answers stay after a stop.
+    /// The simulator and what callers ask about it, kept so the answers stay after a stop. Without the
+    /// cargo feature `sim` none is ever made: starting one fails with GW_ERR_SIMULATOR.
     pub(crate) struct Simulator {
-        pub(crate) handle: Mutex<Option<SimHandle>>,
+        #[cfg(feature = "sim")]
+        pub(crate) handle: std::sync::Mutex<Option<crate::sim::SimHandle>>,
         pub(crate) port: u16,
         pub(crate) legacy_port: u16,
         pub(crate) client_config: PathBuf,
@@ -30,24 +29,9 @@ mod running {
     }
 }
 
-#[cfg(feature = "sim")]
 impl Handle for gw_simulator {
     type Object = running::Simulator;
     const NAME: &'static str = "gw_simulator";
-}
-
-#[cfg(not(feature = "sim"))]
-impl Handle for gw_simulator {
-    type Object = ();
-    const NAME: &'static str = "gw_simulator";
-}
-
-#[cfg(not(feature = "sim"))]
-fn not_built() -> super::result::Failure {
-    super::result::Failure::new(
-        crate::error::ErrorKind::Simulator.code(),
-        "this build of libgateway has no simulator (built without the cargo feature `sim`)",
-    )
 }
 
 #[cfg(feature = "sim")]
@@ -69,7 +53,14 @@ fn start(dir: std::path::PathBuf, adjust: impl FnOnce(&mut crate::sim::SimConfig
     handle::give(out, object)
 }
 
-#[cfg(feature = "sim")]
+#[cfg(not(feature = "sim"))]
+fn start(_dir: std::path::PathBuf, _adjust: impl FnOnce(&mut ()), _out: *mut *mut gw_simulator) -> CResult {
+    Err(super::result::Failure::new(
+        crate::error::ErrorKind::Simulator.code(),
+        "this build of libgateway has no simulator (built without the cargo feature `sim`)",
+    ))
+}
+
 fn simulator(sim: *const gw_simulator) -> CResult<std::sync::Arc<running::Simulator>> {
     handle::get(sim, "sim")
 }
@@ -85,10 +76,7 @@ pub extern "C" fn gw_simulator_start(dir: *const c_char, out: *mut *mut gw_simul
         // SAFETY: C string from the caller, checked for NULL and UTF-8.
         let dir = unsafe { path_in(dir, "dir") }?;
         check_out(out, "out")?;
-        #[cfg(feature = "sim")]
-        return start(dir, |_| {}, out);
-        #[cfg(not(feature = "sim"))]
-        return Err(not_built()).map(|()| drop(dir));
+        start(dir, |_| {}, out)
     })
 }
 
@@ -113,17 +101,16 @@ pub extern "C" fn gw_simulator_start_with_ports(
             )));
         }
         #[cfg(feature = "sim")]
-        return start(
-            dir,
-            |config| {
-                config.port = port;
-                config.legacy_port = Some(legacy_port);
-                config.data_ports = data_first..=data_last;
-            },
-            out,
-        );
+        let adjust = |config: &mut crate::sim::SimConfig| {
+            config.port = port;
+            config.legacy_port = Some(legacy_port);
+            config.data_ports = data_first..=data_last;
+        };
         #[cfg(not(feature = "sim"))]
-        return Err(not_built()).map(|()| drop((dir, port, legacy_port)));
+        let adjust = |_: &mut ()| {
+            let _ = (port, legacy_port);
+        };
+        start(dir, adjust, out)
     })
 }
 
@@ -131,10 +118,7 @@ pub extern "C" fn gw_simulator_start_with_ports(
 #[no_mangle]
 pub extern "C" fn gw_simulator_client_config(sim: *const gw_simulator, buf: *mut c_char, len: usize, out_n: *mut usize) -> gw_result {
     guard("gw_simulator_client_config", || {
-        #[cfg(feature = "sim")]
-        return write_str(&super::strings::path_text(&simulator(sim)?.client_config), buf, len, out_n);
-        #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built())).map(|()| drop((buf, len, out_n)));
+        write_str(&super::strings::path_text(&simulator(sim)?.client_config), buf, len, out_n)
     })
 }
 
@@ -142,10 +126,7 @@ pub extern "C" fn gw_simulator_client_config(sim: *const gw_simulator, buf: *mut
 #[no_mangle]
 pub extern "C" fn gw_simulator_dir(sim: *const gw_simulator, buf: *mut c_char, len: usize, out_n: *mut usize) -> gw_result {
     guard("gw_simulator_dir", || {
-        #[cfg(feature = "sim")]
-        return write_str(&super::strings::path_text(&simulator(sim)?.dir), buf, len, out_n);
-        #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built())).map(|()| drop((buf, len, out_n)));
+        write_str(&super::strings::path_text(&simulator(sim)?.dir), buf, len, out_n)
     })
 }
 
@@ -154,10 +135,7 @@ pub extern "C" fn gw_simulator_dir(sim: *const gw_simulator, buf: *mut c_char, l
 #[no_mangle]
 pub extern "C" fn gw_simulator_username(sim: *const gw_simulator, buf: *mut c_char, len: usize, out_n: *mut usize) -> gw_result {
     guard("gw_simulator_username", || {
-        #[cfg(feature = "sim")]
-        return write_str(&simulator(sim)?.username, buf, len, out_n);
-        #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built())).map(|()| drop((buf, len, out_n)));
+        write_str(&simulator(sim)?.username, buf, len, out_n)
     })
 }
 
@@ -165,10 +143,7 @@ pub extern "C" fn gw_simulator_username(sim: *const gw_simulator, buf: *mut c_ch
 #[no_mangle]
 pub extern "C" fn gw_simulator_port(sim: *const gw_simulator, out: *mut u16) -> gw_result {
     guard("gw_simulator_port", || {
-        #[cfg(feature = "sim")]
-        return write_out(out, simulator(sim)?.port, "out");
-        #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built())).map(|()| drop(out));
+        write_out(out, simulator(sim)?.port, "out")
     })
 }
 
@@ -176,10 +151,7 @@ pub extern "C" fn gw_simulator_port(sim: *const gw_simulator, out: *mut u16) -> 
 #[no_mangle]
 pub extern "C" fn gw_simulator_legacy_port(sim: *const gw_simulator, out: *mut u16) -> gw_result {
     guard("gw_simulator_legacy_port", || {
-        #[cfg(feature = "sim")]
-        return write_out(out, simulator(sim)?.legacy_port, "out");
-        #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built())).map(|()| drop(out));
+        write_out(out, simulator(sim)?.legacy_port, "out")
     })
 }
 
@@ -189,16 +161,14 @@ pub extern "C" fn gw_simulator_legacy_port(sim: *const gw_simulator, out: *mut u
 #[no_mangle]
 pub extern "C" fn gw_simulator_set_backend_available(sim: *const gw_simulator, available: bool) -> gw_result {
     guard("gw_simulator_set_backend_available", || {
+        let sim = simulator(sim)?;
         #[cfg(feature = "sim")]
-        {
-            let sim = simulator(sim)?;
-            if let Some(running) = sim.handle.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                running.set_backend_available(available);
-            }
-            Ok(())
+        if let Some(running) = sim.handle.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            running.set_backend_available(available);
         }
         #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built())).map(|()| drop(available));
+        let _ = (sim, available);
+        Ok(())
     })
 }
 
@@ -208,17 +178,14 @@ pub extern "C" fn gw_simulator_set_backend_available(sim: *const gw_simulator, a
 #[no_mangle]
 pub extern "C" fn gw_simulator_stop(sim: *const gw_simulator) -> gw_result {
     guard("gw_simulator_stop", || {
+        let sim = simulator(sim)?;
         #[cfg(feature = "sim")]
-        {
-            let sim = simulator(sim)?;
-            let running = sim.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some(running) = running {
-                running.stop();
-            }
-            Ok(())
+        if let Some(running) = sim.handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            running.stop();
         }
         #[cfg(not(feature = "sim"))]
-        return handle::get(sim, "sim").and(Err(not_built()));
+        let _ = sim;
+        Ok(())
     })
 }
 
