@@ -5,6 +5,8 @@
 //! certificate and the user name it implies). `journal` sits beside `gateway`; `sim` is a gateway simulator
 //! for tests, demos and offline integration work. Nothing here knows about C, Python or the CLI.
 
+#[doc(hidden)]
+pub mod capi;
 mod durable;
 pub mod endpoint;
 pub mod error;

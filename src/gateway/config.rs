@@ -201,6 +201,21 @@ impl Config {
             .map_or(self.default_gateway, |(_, gateway)| *gateway)
     }
 
+    /// Routes services matching `pattern` (a service name, or `prefix*`) to `gateway`, as a `[routes]` entry
+    /// of a config file does; a route for the same pattern is replaced. For callers that build a
+    /// configuration field by field (the C face).
+    pub fn add_route(&mut self, pattern: &str, gateway: GatewayChoice) -> Result<()> {
+        if !is_route_pattern(pattern) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{pattern:?} is not a service name or a `prefix*` pattern (e.g. \"Manifest.*\")"),
+            ));
+        }
+        self.routes.retain(|(existing, _)| existing != pattern);
+        self.routes.push((pattern.to_string(), gateway));
+        Ok(())
+    }
+
     pub fn address(&self, gateway: GatewayChoice) -> &GatewayAddress {
         match gateway {
             GatewayChoice::New => &self.new_gateway,
@@ -703,8 +718,7 @@ impl ConfigFile {
         }
         for (pattern, gateway) in &raw.routes {
             let text = pattern.get_ref();
-            let stem = text.strip_suffix('*').unwrap_or(text);
-            if stem.contains('*') || stem.contains('/') || text.trim().is_empty() || text.chars().any(char::is_whitespace) {
+            if !is_route_pattern(text) {
                 return Err(at(
                     pattern.span(),
                     &format!("routes.{text}"),
@@ -715,6 +729,12 @@ impl ConfigFile {
         }
         Ok(config)
     }
+}
+
+/// A route's pattern: a service name, or a prefix followed by one `*`; no folders, no spaces.
+fn is_route_pattern(text: &str) -> bool {
+    let stem = text.strip_suffix('*').unwrap_or(text);
+    !(stem.contains('*') || stem.contains('/') || text.trim().is_empty() || text.chars().any(char::is_whitespace))
 }
 
 fn parse_port_range(text: &str) -> std::result::Result<RangeInclusive<u16>, String> {
@@ -910,6 +930,20 @@ data_ports = "41000-41010"
 
         let err = config.apply_env(|k| (k == "SKAT_GATEWAY_PORT").then(|| "http".to_string())).unwrap_err();
         assert!(err.message().contains("SKAT_GATEWAY_PORT"), "{}", err.message());
+    }
+
+    #[test]
+    fn routes_added_one_by_one_follow_the_file_rules() {
+        let mut config = Config::defaults(Path::new("/tmp"));
+        config.add_route("Manifest.*", GatewayChoice::Legacy).unwrap();
+        config.add_route("Manifest.AnkomstdeklarationOpret", GatewayChoice::New).unwrap();
+        assert_eq!(config.route("Manifest.AfgangsdeklarationOpret"), GatewayChoice::Legacy);
+        assert_eq!(config.route("Manifest.AnkomstdeklarationOpret"), GatewayChoice::New);
+        config.add_route("Manifest.*", GatewayChoice::New).unwrap();
+        assert_eq!(config.routes.len(), 2, "the same pattern replaces its route");
+        for bad in ["", " ", "a*b", "x/y", "a b"] {
+            assert_eq!(config.add_route(bad, GatewayChoice::New).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
     }
 
     #[test]

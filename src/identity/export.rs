@@ -12,6 +12,11 @@ pub(crate) fn certificate_pem(cert: &CertificateDer<'_>) -> String {
     pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, cert.as_ref()).unwrap_or_default()
 }
 
+/// The file an export writes: `<dir>/<username>.pem`, the name the agency asks for.
+pub(crate) fn path_in(dir: &Path, username: &str) -> PathBuf {
+    dir.join(format!("{username}.pem"))
+}
+
 pub(crate) fn write_public_pem(
     cert: &CertificateDer<'_>,
     dir: &Path,
@@ -24,7 +29,7 @@ pub(crate) fn write_public_pem(
             format!("cannot export the certificate: the folder {} does not exist; create it first", dir.display()),
         ));
     }
-    let path = dir.join(format!("{username}.pem"));
+    let path = path_in(dir, username);
     let pem = certificate_pem(cert);
     let io_error = |err: std::io::Error| {
         Error::new(ErrorKind::Io, format!("cannot write {}: {err}", path.display())).with_source(err)

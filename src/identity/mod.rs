@@ -227,6 +227,17 @@ impl Identity {
         export::write_public_pem(&self.chain[0], dir.as_ref(), username, overwrite)
     }
 
+    /// The file [`Identity::export_public_pem`] (with the derived user name) or
+    /// [`Identity::export_public_pem_as`] (with `username`) writes in `dir`, without writing it: for callers
+    /// that must know the path's length before the export (the C face's string buffers).
+    pub fn export_path(&self, dir: impl AsRef<Path>, username: Option<&str>) -> Result<PathBuf> {
+        let username = match username {
+            Some(name) => name.to_string(),
+            None => self.username()?,
+        };
+        Ok(export::path_in(dir.as_ref(), &username))
+    }
+
     /// The public certificate in PEM, as written by [`Identity::export_public_pem`].
     pub fn public_pem(&self) -> String {
         export::certificate_pem(&self.chain[0])

@@ -63,6 +63,7 @@ pub fn run(out: &mut dyn Write) -> Result<()> {
     let folder = TempFolder(std::env::temp_dir().join(format!("skat-gateway-demo-{}-{}", std::process::id(), super::unix_millis())));
     // Only this user may look inside: it holds the demo's (throwaway) keys and passwords, and stays behind if
     // the demo is killed before it can remove it.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut private = std::fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut private, 0o700);
