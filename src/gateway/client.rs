@@ -238,9 +238,25 @@ fn slot(gateway: GatewayChoice) -> usize {
 }
 
 /// Connection problems after which an operation is worth repeating on a new connection.
+///
+/// That includes a TLS handshake that broke off without an alert right after the server's hello: it is what a
+/// rejected client certificate usually looks like (see the TLS connector), but a network cut at that moment
+/// looks the same. Repeated, a rejection shows again and is reported as one; a cut goes away.
 fn is_transient(error: &Error) -> bool {
+    let inferred_rejection = error.kind() == ErrorKind::TlsClientCertificateRejected
+        && std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>());
     matches!(error.kind(), ErrorKind::ConnectionLost | ErrorKind::Timeout | ErrorKind::ConnectionRefused)
+        || inferred_rejection
         || (error.kind() == ErrorKind::UnexpectedReply && error.server_reply().is_some_and(|r| (400..500).contains(&r.code)))
+}
+
+/// An upload error that means the gateway will not take this file (a folder it may not write, a name it
+/// refuses, a 5xx reply to the transfer): the submission fails. Anything else (connecting, logging in, a
+/// local read) leaves it unfinished, to be finished by submitting the file again: it says nothing about the
+/// file.
+fn refuses_the_file(error: &Error) -> bool {
+    matches!(error.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound)
+        || (error.kind() == ErrorKind::UnexpectedReply && error.server_reply().is_some_and(|r| r.code >= 500))
 }
 
 impl Client {
@@ -300,6 +316,8 @@ impl Client {
         }
     }
 
+    /// The open session to `gateway`, connecting (and logging in) when there is none; a connection that fails
+    /// in a way a network cut explains (see [`is_transient`]) is tried once more.
     fn session(&mut self, gateway: GatewayChoice) -> Result<&mut Session> {
         let open = match gateway {
             GatewayChoice::New => self.new_session.is_some(),
@@ -311,7 +329,14 @@ impl Client {
             let config = self.config.session_config(gateway, self.identity.clone())?;
             let address = self.config.address(gateway).clone();
             self.emit(Event::Connecting { gateway, host: address.host.clone(), port: address.port });
-            let session = Session::connect(&config)?;
+            let session = match Session::connect(&config) {
+                Err(e) if is_transient(&e) => {
+                    log::info!("{e}; connecting once more");
+                    std::thread::sleep(TRANSIENT_RETRY_PAUSE);
+                    Session::connect(&config)?
+                }
+                other => other?,
+            };
             self.emit(Event::Connected { gateway, username: session.username().to_string() });
             match gateway {
                 GatewayChoice::New => self.new_session = Some(session),
@@ -657,7 +682,7 @@ impl Client {
             if attempt > 1 {
                 self.journal.start_upload(&self.owner, name).map_err(UploadFailure::GaveUp)?;
             }
-            let mut reader = source.open().map_err(UploadFailure::Refused)?;
+            let mut reader = source.open().map_err(UploadFailure::GaveUp)?;
             let mut events = self.events.take();
             let mut report = |sent: u64| {
                 if let Some(handler) = events.as_mut() {
@@ -677,7 +702,8 @@ impl Client {
                         std::thread::sleep(TRANSIENT_RETRY_PAUSE * attempt);
                     }
                 }
-                Err(e) => return Err(UploadFailure::Refused(e)),
+                Err(e) if refuses_the_file(&e) => return Err(UploadFailure::Refused(e)),
+                Err(e) => return Err(UploadFailure::GaveUp(e)),
             }
         }
         let e = last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no upload attempt was made"));
@@ -1407,6 +1433,12 @@ mod tests {
         assert!(!is_transient(&Error::new(ErrorKind::UnexpectedReply, "x").with_reply(550, "no")));
         assert!(!is_transient(&Error::new(ErrorKind::PermissionDenied, "x")));
         assert!(!is_transient(&Error::new(ErrorKind::Authentication, "x")));
+        // A handshake broken off without an alert may be a network cut: tried again; an alert is a rejection.
+        let cut = Error::new(ErrorKind::TlsClientCertificateRejected, "x").with_source(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+        assert!(is_transient(&cut));
+        assert!(!is_transient(&Error::new(ErrorKind::TlsClientCertificateRejected, "alert bad_certificate")));
+        assert!(refuses_the_file(&Error::new(ErrorKind::PermissionDenied, "x")));
+        assert!(!refuses_the_file(&Error::new(ErrorKind::Authentication, "x")), "a refused login says nothing about the file");
     }
 
     #[test]
