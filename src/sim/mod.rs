@@ -213,10 +213,79 @@ pub(crate) struct SimShared {
     pub(crate) faults: Arc<FaultState>,
     /// Serialises the check-and-record of used names.
     names: tokio::sync::Mutex<()>,
+    /// Serialises lines of the audit record.
+    audit_lock: tokio::sync::Mutex<()>,
     sequence: AtomicU64,
 }
 
+/// What the simulator's audit record notes (see [`SimHandle::audit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditEvent {
+    /// A complete upload was accepted into a service as a new transaction (not one refused as a reused name).
+    Received,
+    /// A file was published in `out` (a status or response file).
+    Published,
+    /// A client deleted a file in `out`.
+    Deleted,
+}
+
+impl AuditEvent {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::Received => "received",
+            AuditEvent::Published => "published",
+            AuditEvent::Deleted => "deleted",
+        }
+    }
+
+    fn parse(text: &str) -> Option<AuditEvent> {
+        [AuditEvent::Received, AuditEvent::Published, AuditEvent::Deleted].into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+/// One line of the audit record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub event: AuditEvent,
+    /// `new` or `legacy`.
+    pub gateway: String,
+    pub username: String,
+    /// The file's name (for `Received`: the transaction's filename).
+    pub name: String,
+    /// SHA-256 of the file's content, hex.
+    pub sha256: String,
+}
+
 impl SimShared {
+    /// Appends one line to the simulator's own record of what it took and gave (`<dir>/audit.log`, see
+    /// [`SimHandle::audit`]): what tests compare a client's journal and inbox with.
+    pub(crate) async fn audit(&self, event: AuditEvent, generation: Generation, username: &str, name: &str, contents: &[u8]) {
+        use sha2::Digest;
+        let line = format!(
+            "{}\t{}\t{}\t{username}\t{name}\t{}\n",
+            unix_millis(),
+            event.as_str(),
+            match generation {
+                Generation::New => "new",
+                Generation::Legacy => "legacy",
+            },
+            hex::encode(sha2::Sha256::digest(contents))
+        );
+        let path = self.dir.join("audit.log");
+        let written = async {
+            use tokio::io::AsyncWriteExt;
+            let _guard = self.audit_lock.lock().await;
+            let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await?;
+            file.write_all(line.as_bytes()).await?;
+            file.flush().await
+        };
+        if let Err(e) = written.await {
+            log::error!("simulator: cannot write its audit record {}: {e}", path.display());
+        }
+    }
+
     pub(crate) fn registered_client(&self, certificate_der: &[u8]) -> Option<&KnownClient> {
         let fingerprint = pki::sha256(certificate_der);
         self.clients.iter().find(|c| c.registered && c.fingerprint == fingerprint)
@@ -316,6 +385,9 @@ impl SimShared {
                 log::error!("simulator: cannot record the used name in {}: {e}", record.display());
             }
         }
+        if let Ok(contents) = tokio::fs::read(&incoming).await {
+            self.audit(AuditEvent::Received, generation, username, name, &contents).await;
+        }
         let received = hidden.join("received").join(service);
         let _ = tokio::fs::create_dir_all(&received).await;
         if let Err(e) = tokio::fs::rename(&incoming, received.join(name)).await {
@@ -397,6 +469,22 @@ impl SimShared {
 
     /// Writes a file into `out` atomically: a client never sees it half-written.
     async fn publish(&self, root: &Path, file_name: &str, contents: &[u8]) -> bool {
+        let published = self.publish_file(root, file_name, contents).await;
+        if published {
+            if let Some((generation, username)) = self.owner_of(root) {
+                self.audit(AuditEvent::Published, generation, &username, file_name, contents).await;
+            }
+        }
+        published
+    }
+
+    /// The gateway and user a user root belongs to.
+    fn owner_of(&self, root: &Path) -> Option<(Generation, String)> {
+        let username = root.file_name()?.to_string_lossy().into_owned();
+        [Generation::New, Generation::Legacy].into_iter().find(|g| self.user_root(*g, &username) == root).map(|g| (g, username))
+    }
+
+    async fn publish_file(&self, root: &Path, file_name: &str, contents: &[u8]) -> bool {
         let tmp = root.join(storage::HIDDEN).join("tmp").join(format!("{}-{file_name}", self.next_sequence()));
         let target = root.join("out").join(file_name);
         let written = async {
@@ -549,6 +637,7 @@ impl Simulator {
             backend_up: watch::channel(true).0,
             faults: Arc::new(FaultState::default()),
             names: tokio::sync::Mutex::new(()),
+            audit_lock: tokio::sync::Mutex::new(()),
             sequence: AtomicU64::new(0),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -789,6 +878,32 @@ impl SimHandle {
             }
             Ok(())
         })
+    }
+
+    /// The simulator's own record, oldest first: every upload it received, every file it published in `out`,
+    /// and every file a client deleted there, with the content's SHA-256 (kept in `<dir>/audit.log` across
+    /// restarts). Tests compare a client's journal and inbox with it.
+    pub fn audit(&self) -> Result<Vec<AuditEntry>> {
+        let path = self.dir.join("audit.log");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(pki::io_error(&path, e)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.split('\t');
+                Some(AuditEntry {
+                    at_ms: f.next()?.parse().ok()?,
+                    event: AuditEvent::parse(f.next()?)?,
+                    gateway: f.next()?.to_string(),
+                    username: f.next()?.to_string(),
+                    name: f.next()?.to_string(),
+                    sha256: f.next()?.to_string(),
+                })
+            })
+            .collect())
     }
 
     /// The passive data ports.

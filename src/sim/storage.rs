@@ -255,7 +255,13 @@ impl StorageBackend<SimUser> for GatewayStorage {
 
     async fn del<P: AsRef<Path> + Send + Debug>(&self, user: &SimUser, path: P) -> Result<()> {
         match self.classify(user, path.as_ref()) {
-            Place::OutFile(_) => self.fs()?.del(user, path).await,
+            Place::OutFile(name) => {
+                let home = self.shared.user_root(self.generation, &user.username);
+                let contents = tokio::fs::read(home.join("out").join(&name)).await.unwrap_or_default();
+                self.fs()?.del(user, path).await?;
+                self.shared.audit(super::AuditEvent::Deleted, self.generation, &user.username, &name, &contents).await;
+                Ok(())
+            }
             _ => Err(denied(&format!("{}: delete only in out", path.as_ref().display()))),
         }
     }
