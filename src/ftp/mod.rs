@@ -427,7 +427,10 @@ impl Session {
             Err((true, local)) => {
                 return Err(Error::new(
                     ErrorKind::Io,
-                    format!("writing the local copy of {remote} failed after {total} bytes: {local}"),
+                    format!(
+                        "writing the local copy of {remote} failed after {total} bytes: {local}; check the free space and \
+                         permissions of the folder it goes to (nothing was deleted on the server)"
+                    ),
                 )
                 .with_source(local))
             }

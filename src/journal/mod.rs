@@ -801,7 +801,10 @@ fn journal_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
         Some(C::DiskFull) => "the disk holding the journal is full; free some space and run the command again",
         Some(C::ReadOnly) => "the file or its folder is read-only; fix its permissions",
         Some(C::CannotOpen | C::PermissionDenied) => "check the path and that this user may read and write the file and its folder",
-        Some(C::SystemIoFailure) => "the disk reported an error; check the disk and the file system",
+        Some(C::SystemIoFailure) => {
+            "the disk reported an error, most often because it is full: check the free space of the journal's file \
+             system, then the disk itself"
+        }
         _ => "check that the file and its folder are writable",
     };
     Error::new(ErrorKind::Journal, format!("cannot {what} the journal {}: {e}; {hint}", path.display())).with_source(e)
