@@ -803,6 +803,25 @@ fn classify(error: FtpError, failures: &FailureSlot, endpoint: &Endpoint, phase:
     }
 }
 
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as `cargo fuzz` does); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// What a session makes of a reply it did not expect: `body` as the server sent it (code first), in one
+    /// of the phases (`phase` picks one), about `path`.
+    pub fn classify_reply(body: &[u8], phase: u8, path: Option<&str>) -> Error {
+        let phases =
+            [Phase::ControlConnect, Phase::Greeting, Phase::TlsHandshake, Phase::Login, Phase::Command, Phase::DataConnection];
+        let phase = phases[usize::from(phase) % phases.len()];
+        let status = body.get(..3).and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let response = suppaftp::types::Response::new(Status::from(status), body.to_vec());
+        let endpoint = Endpoint::custom("gateway.invalid", 6381);
+        classify(FtpError::UnexpectedResponse(response), &FailureSlot::default(), &endpoint, phase, path)
+    }
+}
+
 /// The error for an FTP reply code outside the expected ones.
 fn reply_error(code: u32, text: &str, server: &str, phase: Phase, path: Option<&str>) -> Error {
     let subject = path.map(|p| format!("{p}: ")).unwrap_or_default();

@@ -345,6 +345,16 @@ impl Identity {
     }
 }
 
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as `cargo fuzz` does); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The BER-to-DER rewrite of a PKCS#12 file: the whole file in DER, or why the structure is unreadable.
+    pub fn normalise_pfx(bytes: &[u8]) -> Result<Vec<u8>, String> {
+        super::ber::normalise_pfx(bytes).map(|n| n.der).map_err(|e| format!("{e:?}"))
+    }
+}
+
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Identity")
