@@ -203,7 +203,7 @@ impl Session {
         let mut ftp = FtpStream::connect_with_stream(control)
             .map_err(|e| classify(e, &failures, &endpoint, Phase::Greeting, None))?;
         if let Some(welcome) = ftp.get_welcome_msg() {
-            log::debug!("{endpoint} greets: {welcome}");
+            log::debug!("{endpoint} greets: {}", printable_reply(welcome.as_bytes()));
         }
         // PASV answers with an IPv4 address only; on IPv6 EPSV (port only) is the way.
         ftp.set_mode(if peer.is_ipv6() { Mode::ExtendedPassive } else { Mode::Passive });
@@ -769,7 +769,7 @@ fn classify(error: FtpError, failures: &FailureSlot, endpoint: &Endpoint, phase:
     let server = endpoint.to_string();
     match error {
         FtpError::UnexpectedResponse(response) => {
-            let text = String::from_utf8_lossy(&response.body).trim_end().to_owned();
+            let text = printable_reply(&response.body);
             // The body starts with the code, which is the reliable source: suppaftp's `Status` maps codes it
             // does not know (such as 522) to 0.
             let code = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| response.status.code());
@@ -820,6 +820,25 @@ pub mod fuzzing {
         let endpoint = Endpoint::custom("gateway.invalid", 6381);
         classify(FtpError::UnexpectedResponse(response), &FailureSlot::default(), &endpoint, phase, path)
     }
+}
+
+/// A server's reply text made fit for an error message, a log line or a terminal: the lines of a multi-line
+/// reply joined by spaces, and every other control character (an escape sequence, a lone CR) replaced by
+/// U+FFFD, so that a hostile server can neither forge log lines nor send escape sequences to a terminal.
+fn printable_reply(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(line.chars().map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => char::REPLACEMENT_CHARACTER,
+            c => c,
+        }));
+    }
+    out
 }
 
 /// The error for an FTP reply code outside the expected ones.
@@ -1035,6 +1054,28 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);
         let e = reply_error(522, "SSL connection failed: session reuse required", "h:1", Phase::DataConnection, None);
         assert_eq!(e.kind(), ErrorKind::TlsSessionReuseRequired);
+    }
+
+    #[test]
+    fn reply_text_in_errors_has_no_control_characters() {
+        // Found by fuzzing (fuzz/fuzz_targets/ftp_reply.rs): the reply text went into the message as sent.
+        let failures = FailureSlot::default();
+        let endpoint = Endpoint::custom("gateway.invalid", 6381);
+        let reply = |body: &[u8]| {
+            let response = suppaftp::types::Response::new(Status::from(550), body.to_vec());
+            classify(FtpError::UnexpectedResponse(response), &failures, &endpoint, Phase::DataConnection, Some("out/a"))
+        };
+        let e = reply(b"550 No such file\x1b[2J\x1b]0;pwned\x07\r\nINFO forged log line\r\n");
+        assert!(!e.message().chars().any(char::is_control), "{:?}", e.message());
+        assert!(e.message().contains("No such file\u{fffd}[2J\u{fffd}]0;pwned\u{fffd} INFO forged log line"), "{}", e.message());
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let kept = e.server_reply().unwrap();
+        assert_eq!(kept.code, 550);
+        assert!(!kept.text.chars().any(char::is_control), "{:?}", kept.text);
+        // A multi-line reply reads as one line; the code still comes from the digits the server sent.
+        let e = reply(b"550-Permission denied\r\n550 for this folder\r\n");
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(e.server_reply().unwrap().text, "Permission denied 550 for this folder");
     }
 
     #[test]
