@@ -279,7 +279,15 @@ impl Session {
         }
         if self.mlsd == Some(true) {
             let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.mlsd(path))?;
-            return Ok(lines.iter().filter_map(|l| parse_mlsd_line(l)).collect());
+            let mut entries = Vec::with_capacity(lines.len());
+            for line in &lines {
+                match parse_mlsd_line(line) {
+                    Some(entry) => entries.push(entry),
+                    None if is_mlsd_self_or_parent(line) => {}
+                    None => log::warn!("{}: cannot use the listing line {line:?} of {what}; skipping it", self.endpoint),
+                }
+            }
+            return Ok(entries);
         }
         let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.list(path))?;
         let mut entries = Vec::with_capacity(lines.len());
@@ -820,6 +828,12 @@ pub mod fuzzing {
         let endpoint = Endpoint::custom("gateway.invalid", 6381);
         classify(FtpError::UnexpectedResponse(response), &FailureSlot::default(), &endpoint, phase, path)
     }
+}
+
+/// The `.` and `..` entries of an MLSD listing (`type=cdir`, `type=pdir`), which are no files to report.
+fn is_mlsd_self_or_parent(line: &str) -> bool {
+    let facts = line.split_once(' ').map_or(line, |(facts, _)| facts).to_ascii_lowercase();
+    facts.split(';').any(|fact| fact == "type=cdir" || fact == "type=pdir")
 }
 
 /// A server's reply text made fit for an error message, a log line or a terminal: the lines of a multi-line
