@@ -1,12 +1,13 @@
 //! Directory listings: MLSD facts (RFC 3659) where the server offers them, else the `ls -l`-style LIST output
 //! that vsftpd and most gateways send, with the names-only NLST as the last resort.
 
-use std::str::FromStr;
+use suppaftp::list::ListParser;
 
 /// One entry of a remote folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteEntry {
-    /// The entry's name (no folder part).
+    /// The entry's name: never empty, `.` or `..`, without a folder part (`/`, `\`) and without control
+    /// characters, so that it can be fetched, deleted and stored locally under its own name.
     pub name: String,
     pub is_dir: bool,
     /// The size in bytes of a file, when the listing tells it (NLST does not); always `None` for a folder.
@@ -37,7 +38,16 @@ pub fn parse_mlsd_line(line: &str) -> Option<RemoteEntry> {
     }
     // A folder has no size, as in the LIST parser: Pure-FTPd's `sizd` (the folder's own inode size) and any
     // `size` a server sends for a folder say nothing about its contents.
+    usable_name(name)?;
     Some(RemoteEntry { name: name.to_owned(), is_dir, size: if is_dir { None } else { size } })
+}
+
+/// `None` for a name no entry may have: empty, `.` or `..`, with a folder part or control characters. A server
+/// that lists such a name is broken or hostile; the entry is skipped (and logged by the caller) rather than
+/// handed to code that joins it to a local folder or sends it back in a command.
+fn usable_name(name: &str) -> Option<()> {
+    let odd = name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) || name.chars().any(char::is_control);
+    (!odd).then_some(())
 }
 
 /// Parses one LIST line (Unix `ls -l` or DOS/IIS style). Returns `None` for `total N`, `.`, `..` and lines
@@ -47,11 +57,11 @@ pub fn parse_list_line(line: &str) -> Option<RemoteEntry> {
     if trimmed.is_empty() || trimmed.starts_with("total ") {
         return None;
     }
-    let file = suppaftp::list::File::from_str(trimmed).ok()?;
+    // Only the LIST formats: suppaftp's `File::from_str` falls back to MLST syntax, which takes any line
+    // at all ("garbage", a greeting, `out/x.xml`) for a file of that name with size 0.
+    let file = ListParser::parse_posix(trimmed).or_else(|_| ListParser::parse_dos(trimmed)).ok()?;
     let name = file.name().to_owned();
-    if name == "." || name == ".." || name.is_empty() {
-        return None;
-    }
+    usable_name(&name)?;
     Some(RemoteEntry {
         name,
         is_dir: file.is_directory(),
@@ -63,9 +73,7 @@ pub fn parse_list_line(line: &str) -> Option<RemoteEntry> {
 pub fn parse_nlst_line(line: &str) -> Option<RemoteEntry> {
     let trimmed = line.trim_end_matches(['\r', '\n']);
     let name = trimmed.rsplit('/').next().unwrap_or(trimmed);
-    if name.is_empty() || name == "." || name == ".." {
-        return None;
-    }
+    usable_name(name)?;
     Some(RemoteEntry { name: name.to_owned(), is_dir: false, size: None })
 }
 
@@ -131,6 +139,26 @@ mod tests {
         );
         assert_eq!(parse_list_line("total 12"), None);
         assert_eq!(parse_list_line("drwxr-xr-x    2 0 0 6 Jan 01  2024 ."), None);
+    }
+
+    #[test]
+    fn list_lines_that_are_not_list_output_are_refused() {
+        // Found by fuzzing (fuzz/fuzz_targets/ftp_reply.rs): any line came back as a file of size 0.
+        for line in ["out/status_1.xml", "garbage", "220 Welcome", "type=file;size=3; x.xml"] {
+            assert_eq!(parse_list_line(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn names_that_cannot_be_entries_are_refused() {
+        // Found by fuzzing (fuzz/fuzz_targets/ftp_reply.rs): names with a folder part or control characters.
+        for name in ["a/b.xml", "../x", "/etc/passwd", "a\\b", "a\rb", "x\u{1b}[2J", "\u{9b}x"] {
+            assert_eq!(parse_mlsd_line(&format!("type=file;size=1; {name}")), None, "MLSD {name:?}");
+            assert_eq!(parse_list_line(&format!("-rw-r--r--    1 0 0 1 Nov 28 15:01 {name}")), None, "LIST {name:?}");
+        }
+        assert_eq!(parse_nlst_line("a\\b"), None);
+        assert_eq!(parse_nlst_line("x\u{7}"), None);
+        assert_eq!(parse_nlst_line("out/x.xml").map(|e| e.name), Some("x.xml".into()));
     }
 
     #[test]

@@ -212,7 +212,7 @@ impl Session {
         let mut ftp = FtpStream::connect_with_stream(control)
             .map_err(|e| classify(e, &failures, &endpoint, Phase::Greeting, None))?;
         if let Some(welcome) = ftp.get_welcome_msg() {
-            log::debug!("{endpoint} greets: {welcome}");
+            log::debug!("{endpoint} greets: {}", printable_reply(welcome.as_bytes()));
         }
         // PASV answers with an IPv4 address only; on IPv6 EPSV (port only) is the way.
         ftp.set_mode(if peer.is_ipv6() { Mode::ExtendedPassive } else { Mode::Passive });
@@ -293,11 +293,12 @@ impl Session {
             for line in &lines {
                 match parse_mlsd_line(line) {
                     Some(entry) => entries.push(entry),
-                    None if line.trim().is_empty() => {}
-                    // A name holding a line break arrives as two lines, the second without facts.
+                    None if line.trim().is_empty() || is_mlsd_self_or_parent(line) => {}
+                    // A name holding a line break arrives as two lines, the second without facts; a name
+                    // with a folder part or a control character is refused by the parser.
                     None => log::warn!(
-                        "{}: cannot parse the listing line {line:?} of {what} (part of a file name with a line \
-                         break?); skipping it",
+                        "{}: cannot use the listing line {line:?} of {what} (a name with a path separator, a \
+                         control character or a line break?); skipping it",
                         self.endpoint
                     ),
                 }
@@ -829,7 +830,7 @@ fn classify(error: FtpError, failures: &FailureSlot, endpoint: &Endpoint, phase:
     let server = endpoint.to_string();
     match error {
         FtpError::UnexpectedResponse(response) => {
-            let text = String::from_utf8_lossy(&response.body).trim_end().to_owned();
+            let text = printable_reply(&response.body);
             // The body starts with the code, which is the reliable source: suppaftp's `Status` maps codes it
             // does not know (such as 522) to 0.
             let code = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| response.status.code());
@@ -861,6 +862,50 @@ fn classify(error: FtpError, failures: &FailureSlot, endpoint: &Endpoint, phase:
             Error::new(ErrorKind::Internal, "a data connection was still open (a transfer was not finished)")
         }
     }
+}
+
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as `cargo fuzz` does); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// What a session makes of a reply it did not expect: `body` as the server sent it (code first), in one
+    /// of the phases (`phase` picks one), about `path`.
+    pub fn classify_reply(body: &[u8], phase: u8, path: Option<&str>) -> Error {
+        let phases =
+            [Phase::ControlConnect, Phase::Greeting, Phase::TlsHandshake, Phase::Login, Phase::Command, Phase::DataConnection];
+        let phase = phases[usize::from(phase) % phases.len()];
+        let status = body.get(..3).and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let response = suppaftp::types::Response::new(Status::from(status), body.to_vec());
+        let endpoint = Endpoint::custom("gateway.invalid", 6381);
+        classify(FtpError::UnexpectedResponse(response), &FailureSlot::default(), &endpoint, phase, path)
+    }
+}
+
+/// The `.` and `..` entries of an MLSD listing (`type=cdir`, `type=pdir`), which are no files to report.
+fn is_mlsd_self_or_parent(line: &str) -> bool {
+    let facts = line.split_once(' ').map_or(line, |(facts, _)| facts).to_ascii_lowercase();
+    facts.split(';').any(|fact| fact == "type=cdir" || fact == "type=pdir")
+}
+
+/// A server's reply text made fit for an error message, a log line or a terminal: the lines of a multi-line
+/// reply joined by spaces, and every other control character (an escape sequence, a lone CR) replaced by
+/// U+FFFD, so that a hostile server can neither forge log lines nor send escape sequences to a terminal.
+fn printable_reply(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(line.chars().map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => char::REPLACEMENT_CHARACTER,
+            c => c,
+        }));
+    }
+    out
 }
 
 /// The error for an FTP reply code outside the expected ones.
@@ -1077,6 +1122,28 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);
         let e = reply_error(522, "SSL connection failed: session reuse required", "h:1", Phase::DataConnection, None);
         assert_eq!(e.kind(), ErrorKind::TlsSessionReuseRequired);
+    }
+
+    #[test]
+    fn reply_text_in_errors_has_no_control_characters() {
+        // Found by fuzzing (fuzz/fuzz_targets/ftp_reply.rs): the reply text went into the message as sent.
+        let failures = FailureSlot::default();
+        let endpoint = Endpoint::custom("gateway.invalid", 6381);
+        let reply = |body: &[u8]| {
+            let response = suppaftp::types::Response::new(Status::from(550), body.to_vec());
+            classify(FtpError::UnexpectedResponse(response), &failures, &endpoint, Phase::DataConnection, Some("out/a"))
+        };
+        let e = reply(b"550 No such file\x1b[2J\x1b]0;pwned\x07\r\nINFO forged log line\r\n");
+        assert!(!e.message().chars().any(char::is_control), "{:?}", e.message());
+        assert!(e.message().contains("No such file\u{fffd}[2J\u{fffd}]0;pwned\u{fffd} INFO forged log line"), "{}", e.message());
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let kept = e.server_reply().unwrap();
+        assert_eq!(kept.code, 550);
+        assert!(!kept.text.chars().any(char::is_control), "{:?}", kept.text);
+        // A multi-line reply reads as one line; the code still comes from the digits the server sent.
+        let e = reply(b"550-Permission denied\r\n550 for this folder\r\n");
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(e.server_reply().unwrap().text, "Permission denied 550 for this folder");
     }
 
     #[test]

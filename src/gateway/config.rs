@@ -382,7 +382,9 @@ impl Config {
                 address.port = p
                     .trim()
                     .parse()
-                    .map_err(|_| env_error(port_key, format!("{p:?} is not a port number (1-65535)")))?;
+                    .ok()
+                    .filter(|&port: &u16| port != 0)
+                    .ok_or_else(|| env_error(port_key, format!("{p:?} is not a port number (1-65535)")))?;
             }
         }
         Ok(())
@@ -507,7 +509,7 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawAddress {
     host: Option<String>,
-    port: Option<u16>,
+    port: Option<Spanned<u16>>,
     data_ports: Option<Spanned<String>>,
 }
 
@@ -666,8 +668,15 @@ impl ConfigFile {
                 target.host = host.clone();
                 target.data_ports = None;
             }
-            if let Some(port) = address.port {
-                target.port = port;
+            if let Some(port) = &address.port {
+                if *port.get_ref() == 0 {
+                    return Err(at(
+                        port.span(),
+                        &format!("{}.port", gateway.as_str()),
+                        "port 0 cannot be connected to; give the gateway's port (new 6381, legacy 6371)".into(),
+                    ));
+                }
+                target.port = *port.get_ref();
             }
             if let Some(range) = &address.data_ports {
                 target.data_ports = Some(parse_port_range(range.get_ref()).map_err(|why| {
@@ -880,6 +889,8 @@ data_ports = "41000-41010"
             ("[profiles.a.routes]\n\"a*b\" = \"new\"\n", 2, "routes.a*b"),
             ("[profiles.a.new]\ndata_ports = \"9-1\"\n", 2, "profiles.a.new.data_ports"),
             ("[profiles.a]\nio_timeout = \"0s\"\n", 2, "profiles.a.io_timeout"),
+            // Port 0 was taken and failed only at connect time (caught by a property of fuzz/fuzz_targets/config.rs).
+            ("[profiles.a.legacy]\nhost = \"h\"\n\nport = 0\n", 4, "profiles.a.legacy.port"),
             ("[profiles.a]\ndeadline = true\n", 2, "a duration: a number of seconds, or text such as"),
             ("[profiles.a]\nio_timeout = -5\n", 2, "cannot be negative"),
             ("default_profile = \"b\"\n[profiles.a]\n", 1, "default_profile"),
@@ -930,6 +941,8 @@ data_ports = "41000-41010"
 
         let err = config.apply_env(|k| (k == "SKAT_GATEWAY_PORT").then(|| "http".to_string())).unwrap_err();
         assert!(err.message().contains("SKAT_GATEWAY_PORT"), "{}", err.message());
+        let err = config.apply_env(|k| (k == "SKAT_GATEWAY_LEGACY_PORT").then(|| "0".to_string())).unwrap_err();
+        assert!(err.message().contains("SKAT_GATEWAY_LEGACY_PORT") && err.message().contains("1-65535"), "{}", err.message());
     }
 
     #[test]

@@ -39,23 +39,26 @@ pub fn parse_login_info(content: &[u8], source: &str) -> Result<Secret> {
             known.contains(&key.as_str()).then(|| (key, value.trim().to_string()))
         })
     };
+    // The password is sent in the `PASS` command, where a control character would break the command (a CR
+    // or LF even starts another one): a text holding one is not a password.
+    let printable = |value: &str| !value.is_empty() && !value.chars().any(char::is_control);
     for line in &lines {
         if let Some((key, value)) = labelled(line) {
-            if !matches!(key.as_str(), "username" | "brugernavn" | "user") && !value.is_empty() {
+            if !matches!(key.as_str(), "username" | "brugernavn" | "user") && printable(&value) {
                 return Ok(Secret::new(value));
             }
         }
     }
     if let [only] = lines.as_slice() {
-        if !only.contains(char::is_whitespace) && labelled(only).is_none() {
+        if !only.contains(char::is_whitespace) && labelled(only).is_none() && printable(only) {
             return Ok(Secret::new(*only));
         }
     }
     Err(Error::new(
         ErrorKind::UnexpectedReply,
         format!(
-            "{source} holds no recognisable password ({} lines, no `Password:` line); open it with an FTP client \
-             and pass the password on with --password-file",
+            "{source} holds no recognisable password ({} lines, no `Password:` line with a password of printable \
+             characters); open it with an FTP client and pass the password on with --password-file",
             lines.len()
         ),
     ))
@@ -115,7 +118,8 @@ mod tests {
         for text in ["Username: CVR_1_UID_2\nPassword: s3cr=t!\n", "adgangskode = s3cr=t!", "s3cr=t!\n", "\r\nPASSWORD:s3cr=t!\r\n"] {
             assert_eq!(parse_login_info(text.as_bytes(), "f").unwrap().expose(), "s3cr=t!", "{text:?}");
         }
-        for text in ["", "Username: x\nsomething else\n", "Password:\n"] {
+        for text in ["", "Username: x\nsomething else\n", "Password:\n", "Password: a\rPASS b", "s3cr\u{1b}t", "pw\u{7}"] {
+            // A control character (found by fuzzing, fuzz/fuzz_targets/ftp_reply.rs) would break `PASS`.
             let e = parse_login_info(text.as_bytes(), "f.txt").unwrap_err();
             assert!(e.message().contains("f.txt"));
         }

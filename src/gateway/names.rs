@@ -91,26 +91,23 @@ pub fn generate_at(prefix: Option<&str>, file: Option<&Path>, now: OffsetDateTim
     format!("{prefix}-{stamp}-{random}{extension}")
 }
 
-/// Replaces every character the gateway might refuse by `_` and folds runs of them, after spelling the Danish,
-/// Nordic and German letters and the common accented ones the way Danes write them without those letters
-/// (`æ` -> `ae`, `ø` -> `oe`, `å` -> `aa`, `é` -> `e`): `Ankomst Ærø.xml` gives `Ankomst_Aeroe`, not
-/// `Ankomst_r_`.
+/// Spells the Danish, Nordic and German letters and the common accented ones the way Danes write them without
+/// those letters (`æ` -> `ae`, `ø` -> `oe`, `å` -> `aa`, `é` -> `e`: `Ankomst Ærø.xml` gives `Ankomst_Aeroe`,
+/// not `Ankomst_r_`), and replaces every other character the gateway might refuse by `_`, one `_` for a run of
+/// them (safe characters, underscores included, stay as they are).
 fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut replaced = false;
     for c in text.chars() {
-        let spelled = transliterate(c);
-        let replacement;
-        let piece: &str = match spelled {
-            Some(ascii) => ascii,
-            None => {
-                replacement = if allowed(c) { c.to_string() } else { "_".to_string() };
-                &replacement
-            }
-        };
-        for c in piece.chars() {
-            if !(c == '_' && out.ends_with('_')) {
-                out.push(c);
-            }
+        if let Some(ascii) = transliterate(c) {
+            out.push_str(ascii);
+            replaced = false;
+        } else if allowed(c) {
+            out.push(c);
+            replaced = false;
+        } else if !replaced {
+            out.push('_');
+            replaced = true;
         }
     }
     out
@@ -198,6 +195,16 @@ mod tests {
         validate(&name).unwrap();
         assert_eq!(sanitize("Müller Straße café"), "Mueller_Strasse_cafe");
         assert_eq!(sanitize("日本"), "_", "letters without a spelling become one underscore");
+    }
+
+    #[test]
+    fn safe_characters_are_kept_as_they_are() {
+        // Found by fuzzing (fuzz/fuzz_targets/names.rs): the extension "tar__gz" came out as "tar_gz".
+        let at = datetime!(2026-11-28 15:01:40.123 UTC);
+        let name = generate_at(None, Some(Path::new("/data/a__b.tar__gz")), at);
+        assert!(name.starts_with("a__b-") && name.ends_with(".tar__gz"), "{name}");
+        let name = generate_at(Some("x# #y"), None, at);
+        assert!(name.starts_with("x_y-"), "{name}");
     }
 
     #[test]

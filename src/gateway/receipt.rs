@@ -123,7 +123,7 @@ impl Receipt {
             timestamp: fields.timestamp,
             status_text: fields.status_text,
             remote_path: fields.file_name,
-            response_files: fields.response_files.iter().map(|f| base_name(f).to_string()).collect(),
+            response_files: fields.response_files.iter().filter_map(|f| response_file_name(f, status_file)).collect(),
             errors: fields.errors,
         })
     }
@@ -172,6 +172,17 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
 
 fn base_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// The bare name of a response file as it will appear in `out`, or `None` (logged) when the path names no
+/// file (`dir/`, `..`): such an entry cannot be matched against a listing, so it is left out.
+fn response_file_name(path: &str, status_file: &str) -> Option<String> {
+    let name = base_name(path).trim();
+    if name.is_empty() || name == "." || name == ".." {
+        log::warn!("{status_file}: the response file {path:?} names no file; ignoring that entry");
+        return None;
+    }
+    Some(name.to_string())
 }
 
 /// Splits `<service>_<filename>` using what the XML says; without help, the service is taken to end at the
@@ -450,6 +461,17 @@ mod tests {
         assert_eq!(r.code, StatusCode::Responded);
         assert_eq!(r.response_files, ["reply_decl-2.xml", "reply2.xml"]);
         assert_eq!(r.remote_path, None, "a response's filename is not the upload's path");
+    }
+
+    #[test]
+    fn response_entries_that_name_no_file_are_left_out() {
+        // Found by fuzzing (fuzz/fuzz_targets/receipt.rs): `C:\out\` gave the response file "".
+        let xml = r#"<status><file><FTPTransaktionsId>d.xml</FTPTransaktionsId>
+            <response><filename>C:\out\</filename></response><response><filename>/CVR_1/out/..</filename></response>
+            <response><filename>/CVR_1/out/ </filename></response><response><filename>/CVR_1/out/r.xml</filename></response>
+            </file></status>"#;
+        let r = Receipt::parse("status_S_d.xml_3.xml", xml.as_bytes()).unwrap();
+        assert_eq!(r.response_files, ["r.xml"]);
     }
 
     #[test]

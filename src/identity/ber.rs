@@ -134,6 +134,11 @@ pub(crate) fn normalise_pfx(input: &[u8]) -> Walk<NormalisedPfx> {
     Ok(NormalisedPfx { der, der_without_mac, mac_covered, mac })
 }
 
+/// Whether `bytes` are exactly one BER (or DER) element, nothing before or after it.
+pub(crate) fn is_one_element(bytes: &[u8]) -> bool {
+    matches!(Any::from_ber(bytes), Ok((rest, _)) if rest.is_empty())
+}
+
 /// Checks the PKCS#12 MAC (RFC 7292 appendix B key derivation, then HMAC) over `data`.
 pub(crate) fn verify_mac(mac: &MacData, data: &[u8], password: &str) -> MacCheck {
     // Same cap as p12-keystore: a hostile file must not make us spin for minutes.

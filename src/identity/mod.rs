@@ -356,6 +356,16 @@ impl Identity {
     }
 }
 
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as `cargo fuzz` does); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The BER-to-DER rewrite of a PKCS#12 file: the whole file in DER, or why the structure is unreadable.
+    pub fn normalise_pfx(bytes: &[u8]) -> Result<Vec<u8>, String> {
+        super::ber::normalise_pfx(bytes).map(|n| n.der).map_err(|e| format!("{e:?}"))
+    }
+}
+
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Identity")
@@ -373,7 +383,10 @@ fn detect_format(bytes: &[u8], origin: &str) -> Result<CertificateFileFormat> {
     if bytes.is_empty() {
         return Err(empty(origin));
     }
-    if pem::looks_like_pem(bytes) {
+    // Binary first: a PKCS#12 file can hold the text "-----BEGIN " (in a certificate, a name, encrypted
+    // bytes), but a PEM file is never one ASN.1 element from its first byte to its last.
+    let binary = bytes[0] == 0x30 && ber::is_one_element(bytes);
+    if !binary && pem::looks_like_pem(bytes) {
         return Ok(CertificateFileFormat::Pem);
     }
     if bytes[0] == 0x30 {
@@ -500,4 +513,28 @@ fn order_chain(leaf: usize, certs: &[CertificateDer<'static>]) -> Vec<Certificat
 
 fn subject_of(cert: &CertificateDer<'_>) -> String {
     X509Certificate::from_der(cert).map(|(_, c)| c.subject().to_string()).unwrap_or_else(|_| "?".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_files_holding_pem_markers_are_pkcs12() {
+        // Caught by the detection property of fuzz/fuzz_targets/identity.rs (on a crafted input): a PKCS#12
+        // file whose bytes contain "-----BEGIN " (there in an unencrypted certificate's signature) was read as
+        // PEM and refused.
+        let mut der = vec![0x30, 0x0d, 0x04, 0x0b];
+        der.extend_from_slice(b"-----BEGIN ");
+        assert_eq!(detect_format(&der, "f").unwrap(), CertificateFileFormat::Pkcs12);
+        // Chunked (BER, indefinite length) too.
+        let mut ber = vec![0x30, 0x80, 0x04, 0x0b];
+        ber.extend_from_slice(b"-----BEGIN ");
+        ber.extend_from_slice(&[0, 0]);
+        assert_eq!(detect_format(&ber, "f").unwrap(), CertificateFileFormat::Pkcs12);
+        // PEM stays PEM, also with text before it that starts like a SEQUENCE ('0' is 0x30).
+        let pem = b"0 Bag Attributes\n-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+        assert_eq!(detect_format(pem, "f").unwrap(), CertificateFileFormat::Pem);
+        assert_eq!(detect_format(&pem[2..], "f").unwrap(), CertificateFileFormat::Pem);
+    }
 }
