@@ -230,3 +230,34 @@ fn a_warning_is_printed_once() {
         assert_eq!(stderr.matches("can be read by other users").count(), 1, "{command:?}: {stderr}");
     }
 }
+
+/// A local read error in the middle of an upload (a disk error, a file on a network share that went away)
+/// breaks the transfer off: a normal close would tell the server the file is complete, and the gateway would
+/// process half a declaration.
+#[test]
+fn an_upload_whose_local_data_fails_midway_leaves_nothing_at_the_gateway() {
+    struct FailsAfter(usize);
+    impl std::io::Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("the disk went away"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'x');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+    let setup = start();
+    let config = setup.config("state");
+    let identity = std::sync::Arc::new(config.load_identity().unwrap());
+    let mut session = gateway::ftp::Session::connect(&config.session_config(gateway::gateway::GatewayChoice::New, identity).unwrap()).unwrap();
+    let error = session
+        .put(&mut FailsAfter(300_000), &format!("{SERVICE}/half.xml"), gateway::ftp::TransferType::Binary, None)
+        .unwrap_err();
+    assert_eq!(error.kind(), gateway::ErrorKind::Io, "{error}");
+    assert!(error.message().contains("broken off"), "{error}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(setup.received(SERVICE).is_empty(), "the gateway took half a file: {:?}", setup.received(SERVICE));
+    assert!(session.list(Some("out")).unwrap().is_empty(), "no status files for it");
+}

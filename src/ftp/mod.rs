@@ -360,13 +360,26 @@ impl Session {
             }
             stream.flush().map_err(|e| (false, e))
         })();
+        if let Err((true, _)) = &sent {
+            // The local data ran out early. Closing the data connection normally (TLS close_notify) would tell
+            // the server the file is complete, and the gateway processes a complete file at once: break the
+            // connection instead, so the server sees an aborted transfer and keeps nothing.
+            let _ = stream.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
+        }
         // Always end the transfer: the server's reply tells whether the file arrived (or why not).
         let finished = stream.finish();
         match sent {
             Err((true, local)) => {
                 return Err(Error::new(
                     ErrorKind::Io,
-                    format!("reading the local data for {remote} failed after {total} bytes: {local}; the remote file is incomplete, delete or overwrite it"),
+                    format!(
+                        "reading the local data for {remote} failed after {total} bytes: {local}; the transfer was \
+                         broken off so that the server keeps no partial file (the server said: {})",
+                        match &finished {
+                            Ok(()) => "226, it may have kept the part sent: check the folder".to_string(),
+                            Err(e) => e.to_string(),
+                        }
+                    ),
                 )
                 .with_source(local))
             }
