@@ -385,13 +385,13 @@ impl SimShared {
                 log::error!("simulator: cannot record the used name in {}: {e}", record.display());
             }
         }
-        if let Ok(contents) = tokio::fs::read(&incoming).await {
-            self.audit(AuditEvent::Received, generation, username, name, &contents).await;
-        }
         let received = hidden.join("received").join(service);
         let _ = tokio::fs::create_dir_all(&received).await;
         if let Err(e) = tokio::fs::rename(&incoming, received.join(name)).await {
             log::warn!("simulator: cannot keep the received file {name}: {e}");
+        }
+        if let Ok(contents) = tokio::fs::read(received.join(name)).await {
+            self.audit(AuditEvent::Received, generation, username, name, &contents).await;
         }
         let work = Work { submission, answers: self.answers(service), done: 0 };
         work.save().await;

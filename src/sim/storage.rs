@@ -243,7 +243,11 @@ impl StorageBackend<SimUser> for GatewayStorage {
         let incoming_path = home.join(incoming.trim_start_matches('/'));
         match stored {
             Ok(bytes) => {
-                self.shared.clone().accept_upload(self.generation, &user.username, &service, &name, incoming_path).await;
+                // In a task of its own: a session cut now (a restart, a client gone) cancels this future, and an
+                // acceptance cut in half would record the name but lose the file.
+                let (shared, generation, username) = (self.shared.clone(), self.generation, user.username.clone());
+                let accepted = tokio::spawn(async move { shared.accept_upload(generation, &username, &service, &name, incoming_path).await });
+                let _ = accepted.await;
                 Ok(bytes)
             }
             Err(e) => {
