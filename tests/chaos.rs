@@ -64,7 +64,8 @@ fn until_done(rng: &mut impl Rng, counts: &Counts, kill: f64, what: &str, mut sp
         let out = child.wait_with_output().unwrap();
         match out.status.code() {
             Some(0) => return,
-            Some(6) => continue,
+            // A fault outlasted the retries (6), or a poll's wait ended with answers still to come (13).
+            Some(6) | Some(13) => continue,
             other => panic!("{what}: exit {other:?}\n{}", String::from_utf8_lossy(&out.stderr)),
         }
     }
