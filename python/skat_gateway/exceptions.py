@@ -21,7 +21,7 @@ Which class a cause raises is decided by one table in the Rust core (``ErrorKind
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 __all__ = [
     "GatewayError",
@@ -90,7 +90,7 @@ class GatewayError(Exception):
         reply = "" if self.reply_code is None else f", reply_code={self.reply_code}"
         return f"{type(self).__name__}({self.message!r}, code={self.code}{reply})"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Callable[..., GatewayError], tuple[object, ...]]:
         # Picklable (multiprocessing, concurrent.futures.ProcessPoolExecutor) with its attributes.
         return (
             _rebuild,
@@ -99,7 +99,7 @@ class GatewayError(Exception):
 
 
 def _rebuild(
-    cls: "type[GatewayError]",
+    cls: type[GatewayError],
     message: str,
     code: int,
     kind: str,
