@@ -158,8 +158,8 @@ kinds! {
     TlsHostnameMismatch = 303, "TLS_HOSTNAME_MISMATCH", "TlsError", "the server certificate is for another host name";
     TlsClientCertificateRejected = 304, "TLS_CLIENT_CERTIFICATE_REJECTED", "TlsError", "the server rejected the client certificate";
     Tls = 399, "TLS", "TlsError", "TLS failure";
-    HostNotFound = 400, "HOST_NOT_FOUND", "ConnectionError", "the host name could not be resolved";
-    ConnectionRefused = 401, "CONNECTION_REFUSED", "ConnectionError", "the connection was refused";
+    HostNotFound = 400, "HOST_NOT_FOUND", "GatewayConnectionError", "the host name could not be resolved";
+    ConnectionRefused = 401, "CONNECTION_REFUSED", "GatewayConnectionError", "the connection was refused";
     Timeout = 402, "TIMEOUT", "GatewayTimeoutError", "the server did not answer in time";
     ConnectionLost = 403, "CONNECTION_LOST", "ConnectionLostError", "the connection was lost";
     Authentication = 500, "AUTHENTICATION", "AuthenticationError", "login refused";

@@ -14,6 +14,8 @@ pub mod ftp;
 pub mod gateway;
 pub mod identity;
 pub mod journal;
+#[cfg(feature = "python")]
+mod python;
 pub mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -146,6 +146,15 @@ fn validity_is_reported() {
     assert_eq!(err.kind(), ErrorKind::CertificateNotYetValid);
     assert!(err.message().contains("2090-01-01"), "{err}");
 
+    // Connecting with either is refused before anything is sent (port 9 on loopback: nobody listens there,
+    // so a network error would show that the check came too late).
+    for (identity, kind) in [(expired, ErrorKind::CertificateExpired), (future, ErrorKind::CertificateNotYetValid)] {
+        let endpoint = gateway::Endpoint::custom("127.0.0.1", 9);
+        let config = gateway::ftp::SessionConfig::new(endpoint, std::sync::Arc::new(identity), gateway::ftp::Login::password("pw"));
+        let err = gateway::ftp::Session::connect(&config).unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+    }
+
     let soon = load_pem(&pki.leaf("soon", subject, KeyType::EcP256, Window::ExpiresSoon));
     assert_eq!(soon.info().validity(), Validity::Valid);
     assert!((9..=10).contains(&soon.info().days_until_expiry()), "{}", soon.info().days_until_expiry());

@@ -641,3 +641,26 @@ fn an_empty_file_is_refused_unless_allowed() {
     assert_eq!(s.size, Some(0));
     assert_eq!(setup.received(SERVICE), [s.name.as_str()]);
 }
+
+#[test]
+fn a_wait_ends_as_soon_as_the_keep_waiting_hook_says_stop() {
+    let setup = start();
+    let mut client = setup.client("state");
+    setup.sim.set_backend_available(false);
+    let s = client.submit(SERVICE, &setup.file("waiting.xml", 100), &SubmitOptions::default()).unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let count = asked.clone();
+    // Stop after about half a second of waiting (the hook is asked every 50 ms).
+    client.set_keep_waiting(move || count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 10);
+    let started = std::time::Instant::now();
+    let report = client.poll_until_settled(&setup.path("inbox"), &PollOptions::default(), Duration::from_secs(60), EVERY).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "the wait of 60 s ended early: {:?}", started.elapsed());
+    assert!(report.receipts.is_empty());
+    assert_eq!(client.journal().submission(client.username(), &s.name).unwrap().state, SubmissionState::Uploaded);
+
+    // The heartbeat's wait for its status ends the same way, as overdue.
+    let err = client.ping(&setup.path("inbox"), Duration::from_secs(60)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SubmissionOverdue, "{err}");
+    assert!(err.message().contains("stopped waiting"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

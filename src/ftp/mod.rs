@@ -198,7 +198,11 @@ impl fmt::Debug for Session {
 impl Session {
     /// Connects, secures the control connection (explicit FTPS: `AUTH TLS`), logs in, sets `PBSZ 0` /
     /// `PROT P` and binary transfers.
+    ///
+    /// A certificate that has expired or is not valid yet is refused here, with its dates and what to do,
+    /// before anything is sent: the server would only break off the handshake with a bare TLS alert.
     pub fn connect(config: &SessionConfig) -> Result<Session> {
+        config.identity.ensure_currently_valid()?;
         let endpoint = config.endpoint.clone();
         let (username, username_source, password) = login_credentials(config)?;
         let backend = tls_backend(config)?;

@@ -64,6 +64,12 @@ pub enum Event {
 /// A callback for [`Event`]s.
 pub type EventHandler = Box<dyn FnMut(&Event) + Send>;
 
+/// Asked while the client waits (see [`Client::set_keep_waiting`]): false ends the wait.
+pub type KeepWaiting = Box<dyn FnMut() -> bool + Send>;
+
+/// How often a wait asks its [`KeepWaiting`] hook: short enough for Ctrl-C to feel immediate.
+const WAIT_SLICE: Duration = Duration::from_millis(50);
+
 /// How to submit.
 #[derive(Clone, Debug, Default)]
 pub struct SubmitOptions {
@@ -222,6 +228,7 @@ pub struct Client {
     /// The legacy gateway's id folder (`UID_...`) that holds its service folders, once found.
     legacy_root: Option<String>,
     events: Option<EventHandler>,
+    keep_waiting: Option<KeepWaiting>,
 }
 
 impl std::fmt::Debug for Client {
@@ -289,12 +296,38 @@ impl Client {
             visible: [None, None],
             legacy_root: None,
             events: None,
+            keep_waiting: None,
         })
     }
 
     /// Receives progress and milestone events (replaces an earlier handler).
     pub fn set_event_handler(&mut self, handler: impl FnMut(&Event) + Send + 'static) {
         self.events = Some(Box::new(handler));
+    }
+
+    /// Asked about every 50 ms while the client only waits: between the polls of
+    /// [`Client::poll_until_settled`] and while [`Client::ping`] waits for its status. Returning false ends
+    /// the wait at once, as if its time were up (a face's Ctrl-C or cancel button); work under way (a
+    /// transfer, a journal update) is never cut off by it, so nothing recorded is left half done.
+    pub fn set_keep_waiting(&mut self, keep_waiting: impl FnMut() -> bool + Send + 'static) {
+        self.keep_waiting = Some(Box::new(keep_waiting));
+    }
+
+    /// Sleeps for `duration` in short slices, asking the keep-waiting hook before each; false when it said stop.
+    fn wait(&mut self, duration: Duration) -> bool {
+        let end = Instant::now() + duration;
+        loop {
+            if let Some(keep_waiting) = self.keep_waiting.as_mut() {
+                if !keep_waiting() {
+                    return false;
+                }
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(WAIT_SLICE));
+        }
     }
 
     /// The gateway user name this client acts as (the journal's owner of its names).
@@ -747,9 +780,10 @@ impl Client {
     }
 
     /// Polls every `interval` until no submission of this certificate waits for a status (everything
-    /// Responded, Failed or Closed; heartbeats are done at status 1) or `wait` has passed. A connection failure
-    /// (the gateway restarting, the network gone for a while) does not end the wait: the next poll reconnects.
-    /// If the last poll before the wait ran out failed, that failure is the result.
+    /// Responded, Failed or Closed; heartbeats are done at status 1), `wait` has passed, or the keep-waiting
+    /// hook ([`Client::set_keep_waiting`]) said to stop. A connection failure (the gateway restarting, the
+    /// network gone for a while) does not end the wait: the next poll reconnects. If the last poll before the
+    /// wait ran out failed, that failure is the result.
     pub fn poll_until_settled(&mut self, inbox: &Path, options: &PollOptions, wait: Duration, interval: Duration) -> Result<PollReport> {
         if interval.is_zero() {
             return Err(Error::new(ErrorKind::InvalidArgument, "the poll interval is zero; give one of at least 1 s (e.g. 2s)"));
@@ -779,7 +813,9 @@ impl Client {
                 }
                 Err(e) => return Err(e),
             }
-            std::thread::sleep(interval.min(deadline.saturating_duration_since(Instant::now())));
+            if !self.wait(interval.min(deadline.saturating_duration_since(Instant::now()))) {
+                return Ok(total);
+            }
         }
     }
 
@@ -1158,7 +1194,15 @@ impl Client {
                     ),
                 ));
             }
-            std::thread::sleep(Duration::from_millis(200));
+            if !self.wait(Duration::from_millis(200)) {
+                return Err(Error::new(
+                    ErrorKind::SubmissionOverdue,
+                    format!(
+                        "stopped waiting for the heartbeat {name}'s status; its status will still be collected by \
+                         `skat-gateway poll`"
+                    ),
+                ));
+            }
         }
     }
 

@@ -1,0 +1,776 @@
+//! The core's records as read-only Python objects: submissions, receipts, poll reports, services, events.
+//! Each wraps the core's own struct and converts a field when it is read.
+
+use super::convert::{datetime_from_ms, optional_datetime_from_ms, submission_state, timedelta_from};
+use crate::ftp::RemoteEntry;
+use crate::gateway::client::{FetchedFile, Ping, ReceivedReceipt};
+use crate::gateway::{Event, GatewayChoice, Receipt, ReceiptError, Service, System, TransferType};
+use crate::journal::{Download, ReceiptOutcome, Submission, SubmissionState};
+use pyo3::prelude::*;
+use pyo3::PyClassInitializer;
+use std::path::PathBuf;
+
+/// One service (a folder on the gateway): its name, the system behind it and how files travel.
+#[pyclass(module = "skat_gateway._native", name = "Service", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PyService {
+    name: String,
+    system: &'static str,
+    transfer_type: &'static str,
+    known: bool,
+}
+
+impl From<Service> for PyService {
+    fn from(service: Service) -> Self {
+        PyService {
+            system: match service.system {
+                System::Ics => "ICS",
+                System::Manifest => "Manifest",
+                System::Gateway => "Gateway",
+                System::Unknown => "Unknown",
+            },
+            transfer_type: match service.transfer_type {
+                TransferType::Binary => "binary",
+                TransferType::Ascii => "ascii",
+            },
+            known: service.known,
+            name: service.name,
+        }
+    }
+}
+
+#[pymethods]
+impl PyService {
+    /// The folder name, e.g. `Manifest.AnkomstdeklarationOpret`.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+    /// `"ICS"`, `"Manifest"`, `"Gateway"` (the heartbeat) or `"Unknown"` (a service the catalogue does not know).
+    #[getter]
+    fn system(&self) -> &str {
+        self.system
+    }
+    /// `"binary"` or `"ascii"`.
+    #[getter]
+    fn transfer_type(&self) -> &str {
+        self.transfer_type
+    }
+    /// True when the service is in skat-gateway's catalogue of the agency's services.
+    #[getter]
+    fn known(&self) -> bool {
+        self.known
+    }
+    #[getter]
+    fn is_heartbeat(&self) -> bool {
+        self.name == crate::gateway::HEARTBEAT_SERVICE
+    }
+    fn __repr__(&self) -> String {
+        format!("Service({:?}, system={:?})", self.name, self.system)
+    }
+    fn __str__(&self) -> &str {
+        &self.name
+    }
+}
+
+/// One error of a status 0 file: the gateway's code, message and what to do.
+#[pyclass(module = "skat_gateway._native", name = "ReceiptError", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyReceiptError(pub ReceiptError);
+
+#[pymethods]
+impl PyReceiptError {
+    /// E.g. `FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION`.
+    #[getter]
+    fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+    #[getter]
+    fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    #[getter]
+    fn resolution(&self) -> Option<&str> {
+        self.0.resolution.as_deref()
+    }
+    fn __repr__(&self) -> String {
+        format!("ReceiptError(code={:?}, message={:?})", self.0.code, self.0.message)
+    }
+}
+
+/// A status file (`status_<service>_<name>_<code>.xml`) as the gateway wrote it.
+#[pyclass(module = "skat_gateway._native", name = "StatusFile", frozen, subclass)]
+pub struct PyStatusFile {
+    receipt: Receipt,
+    local_path: Option<PathBuf>,
+    gateway: Option<GatewayChoice>,
+}
+
+impl PyStatusFile {
+    pub fn new(receipt: Receipt, local_path: Option<PathBuf>, gateway: Option<GatewayChoice>) -> Self {
+        PyStatusFile { receipt, local_path, gateway }
+    }
+}
+
+#[pymethods]
+impl PyStatusFile {
+    /// Parses a status file from its name in `out` and its content (for files fetched by other means).
+    #[staticmethod]
+    fn parse(status_file: &str, content: &[u8]) -> PyResult<PyStatusFile> {
+        let receipt = Receipt::parse(status_file, content).map_err(|e| Python::attach(|py| super::errors::to_py_err(py, &e)))?;
+        Ok(PyStatusFile::new(receipt, None, None))
+    }
+    /// The submission's filename (the FTPTransactionID the gateway reports).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.receipt.transaction_id
+    }
+    /// 0 (error), 1 (delivered to the backend), 2 (accepted) or 3 (a response file is waiting).
+    #[getter]
+    fn code(&self) -> u8 {
+        self.receipt.code.as_digit()
+    }
+    /// The status file's own name in `out`.
+    #[getter]
+    fn status_file(&self) -> &str {
+        &self.receipt.status_file
+    }
+    #[getter]
+    fn service(&self) -> &str {
+        &self.receipt.service
+    }
+    /// The backend's id for the transaction (`SKATTransactionId`).
+    #[getter]
+    fn skat_transaction_id(&self) -> Option<&str> {
+        self.receipt.skat_transaction_id.as_deref()
+    }
+    /// The gateway's time stamp as written (`YYYYMMDDhhmmss`, the gateway's local time).
+    #[getter]
+    fn timestamp(&self) -> Option<&str> {
+        self.receipt.timestamp.as_deref()
+    }
+    /// The `status.code` text, e.g. "File delivered to requested Backend System".
+    #[getter]
+    fn status_text(&self) -> Option<&str> {
+        self.receipt.status_text.as_deref()
+    }
+    /// The uploaded file's path on the gateway, when the status file names it.
+    #[getter]
+    fn remote_path(&self) -> Option<&str> {
+        self.receipt.remote_path.as_deref()
+    }
+    /// Response files the gateway exposed in `out` (status 3).
+    #[getter]
+    fn response_files(&self) -> Vec<String> {
+        self.receipt.response_files.clone()
+    }
+    /// The errors of a status 0 file.
+    #[getter]
+    fn errors(&self) -> Vec<PyReceiptError> {
+        self.receipt.errors.iter().cloned().map(PyReceiptError).collect()
+    }
+    /// The first error, if any.
+    #[getter]
+    fn error(&self) -> Option<PyReceiptError> {
+        self.receipt.first_error().cloned().map(PyReceiptError)
+    }
+    /// True for a status 0 whose only complaint is a filename used before.
+    #[getter]
+    fn is_filename_reused(&self) -> bool {
+        self.receipt.is_filename_reused()
+    }
+    /// Where the status file was stored in the inbox (None for a parsed one).
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        self.local_path.clone()
+    }
+    /// `"new"` or `"legacy"`: the gateway it came from (None for a parsed one).
+    #[getter]
+    fn gateway(&self) -> Option<&str> {
+        self.gateway.map(GatewayChoice::as_str)
+    }
+    fn __repr__(&self) -> String {
+        format!("StatusFile({:?}, name={:?}, code={})", self.receipt.status_file, self.receipt.transaction_id, self.code())
+    }
+}
+
+/// A status file applied to one of the journal's submissions by `Client.poll`.
+#[pyclass(module = "skat_gateway._native", name = "Receipt", frozen, extends = PyStatusFile)]
+pub struct PyReceipt {
+    state: SubmissionState,
+    outcome: ReceiptOutcome,
+}
+
+impl PyReceipt {
+    pub fn create(py: Python<'_>, received: ReceivedReceipt, state: SubmissionState) -> PyResult<Py<PyReceipt>> {
+        let base = PyStatusFile::new(received.receipt, Some(received.local_path), Some(received.gateway));
+        Py::new(py, PyClassInitializer::from(base).add_subclass(PyReceipt { state, outcome: received.outcome }))
+    }
+}
+
+#[pymethods]
+impl PyReceipt {
+    /// The submission's state after this receipt (a `SubmissionState`).
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        submission_state(py, self.state)
+    }
+    /// What the receipt did: `"applied"`, `"reuse_after_retry_ignored"` (a name-reuse refusal of a retried
+    /// upload: an earlier attempt landed) or `"already_recorded"`.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        outcome_name(&self.outcome)
+    }
+    /// The same in plain words, e.g. "now Delivered".
+    #[getter]
+    fn outcome_text(&self) -> String {
+        self.outcome.to_string()
+    }
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        let base = slf.as_super();
+        format!(
+            "Receipt(name={:?}, code={}, state={}, status_file={:?})",
+            base.receipt.transaction_id,
+            base.code(),
+            slf.state,
+            base.receipt.status_file
+        )
+    }
+}
+
+fn outcome_name(outcome: &ReceiptOutcome) -> &'static str {
+    match outcome {
+        ReceiptOutcome::Applied { .. } => "applied",
+        ReceiptOutcome::ReuseAfterRetryIgnored { .. } => "reuse_after_retry_ignored",
+        ReceiptOutcome::UnknownName => "unknown_name",
+        ReceiptOutcome::AlreadyRecorded { .. } => "already_recorded",
+        ReceiptOutcome::OthersReuse => "others_reuse",
+    }
+}
+
+/// One submission as the journal records it. Times are aware UTC datetimes.
+#[pyclass(module = "skat_gateway._native", name = "Submission", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PySubmission(pub Submission);
+
+#[pymethods]
+impl PySubmission {
+    /// The filename it was uploaded under: the gateway's transaction id.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn service(&self) -> &str {
+        &self.0.service
+    }
+    /// Where it stands (a `SubmissionState`).
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        submission_state(py, self.0.state)
+    }
+    /// True when nothing more is expected (Responded, Failed or Closed).
+    #[getter]
+    fn is_final(&self) -> bool {
+        self.0.state.is_final()
+    }
+    /// The gateway user name (certificate) it belongs to.
+    #[getter]
+    fn owner(&self) -> &str {
+        &self.0.owner
+    }
+    /// `"new"` or `"legacy"`.
+    #[getter]
+    fn gateway(&self) -> &str {
+        &self.0.gateway
+    }
+    /// The file it was submitted from (None for bytes submitted from memory).
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        self.0.local_path.clone()
+    }
+    #[getter]
+    fn size(&self) -> Option<u64> {
+        self.0.size
+    }
+    /// SHA-256 of what was sent, in hex.
+    #[getter]
+    fn sha256(&self) -> Option<&str> {
+        self.0.sha256.as_deref()
+    }
+    /// The private copy an unfinished upload is sent from.
+    #[getter]
+    fn spool_path(&self) -> Option<PathBuf> {
+        self.0.spool_path.clone()
+    }
+    /// Upload attempts so far.
+    #[getter]
+    fn attempts(&self) -> u32 {
+        self.0.attempts
+    }
+    #[getter]
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime_from_ms(py, self.0.created_at)
+    }
+    #[getter]
+    fn updated_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime_from_ms(py, self.0.updated_at)
+    }
+    #[getter]
+    fn upload_started_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.upload_started_at)
+    }
+    #[getter]
+    fn uploaded_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.uploaded_at)
+    }
+    /// Status 1.
+    #[getter]
+    fn delivered_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.delivered_at)
+    }
+    /// Status 2.
+    #[getter]
+    fn accepted_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.accepted_at)
+    }
+    /// Status 3.
+    #[getter]
+    fn responded_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.responded_at)
+    }
+    #[getter]
+    fn failed_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.failed_at)
+    }
+    #[getter]
+    fn overdue_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.overdue_at)
+    }
+    /// When it becomes Overdue without a status 2.
+    #[getter]
+    fn deadline<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.deadline_ms)
+    }
+    #[getter]
+    fn closed_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.closed_at)
+    }
+    #[getter]
+    fn close_reason(&self) -> Option<&str> {
+        self.0.close_reason.as_deref()
+    }
+    #[getter]
+    fn skat_transaction_id(&self) -> Option<&str> {
+        self.0.skat_transaction_id.as_deref()
+    }
+    /// The gateway's error (status 0) or why the upload gave up.
+    #[getter]
+    fn error(&self) -> Option<PyReceiptError> {
+        self.0.error.clone().map(PyReceiptError)
+    }
+    /// Response files the gateway exposed for it (names in `out`).
+    #[getter]
+    fn response_files(&self) -> Vec<String> {
+        self.0.response_files.iter().map(|r| r.remote_name.clone()).collect()
+    }
+    /// The status files received for it, oldest first.
+    #[getter]
+    fn receipts(&self) -> Vec<String> {
+        self.0.receipts.iter().map(|r| r.status_file.clone()).collect()
+    }
+    fn __repr__(&self) -> String {
+        format!("Submission(name={:?}, service={:?}, state={})", self.0.name, self.0.service, self.0.state)
+    }
+}
+
+/// What `Client.submit_file` did: sent the file, or found the same content submitted before.
+#[pyclass(module = "skat_gateway._native", name = "SubmitResult", frozen)]
+pub struct PySubmitResult {
+    pub submission: Submission,
+    pub sent: bool,
+}
+
+#[pymethods]
+impl PySubmitResult {
+    #[getter]
+    fn submission(&self) -> PySubmission {
+        PySubmission(self.submission.clone())
+    }
+    /// False when the same content went to the same service before and did not fail: nothing was sent.
+    #[getter]
+    fn sent(&self) -> bool {
+        self.sent
+    }
+    fn __repr__(&self) -> String {
+        format!("SubmitResult(name={:?}, sent={})", self.submission.name, if self.sent { "True" } else { "False" })
+    }
+}
+
+/// A file fetched from `out` into the inbox.
+#[pyclass(module = "skat_gateway._native", name = "FetchedFile", frozen)]
+pub struct PyFetchedFile(pub FetchedFile);
+
+#[pymethods]
+impl PyFetchedFile {
+    #[getter]
+    fn remote_name(&self) -> &str {
+        &self.0.remote_name
+    }
+    #[getter]
+    fn local_path(&self) -> PathBuf {
+        self.0.local_path.clone()
+    }
+    #[getter]
+    fn size(&self) -> u64 {
+        self.0.size
+    }
+    #[getter]
+    fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    /// False when the journal had it already (a poll interrupted before the remote delete).
+    #[getter(new)]
+    fn is_new(&self) -> bool {
+        self.0.new
+    }
+    #[getter]
+    fn deleted_remote(&self) -> bool {
+        self.0.deleted_remote
+    }
+    #[getter]
+    fn gateway(&self) -> &str {
+        self.0.gateway.as_str()
+    }
+    fn __repr__(&self) -> String {
+        format!("FetchedFile({:?}, local_path={:?})", self.0.remote_name, self.0.local_path)
+    }
+}
+
+/// A file named like a status file that could not be understood (kept in the inbox).
+#[pyclass(module = "skat_gateway._native", name = "InvalidFile", frozen)]
+pub struct PyInvalidFile {
+    remote_name: String,
+    local_path: PathBuf,
+    reason: String,
+}
+
+#[pymethods]
+impl PyInvalidFile {
+    #[getter]
+    fn remote_name(&self) -> &str {
+        &self.remote_name
+    }
+    #[getter]
+    fn local_path(&self) -> PathBuf {
+        self.local_path.clone()
+    }
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+    fn __repr__(&self) -> String {
+        format!("InvalidFile({:?}, reason={:?})", self.remote_name, self.reason)
+    }
+}
+
+/// What one `Client.poll` found and did.
+#[pyclass(module = "skat_gateway._native", name = "PollReport", frozen)]
+pub struct PyPollReport {
+    /// Receipts applied to this journal's submissions, with each submission's state after it.
+    pub receipts: Vec<(ReceivedReceipt, SubmissionState)>,
+    pub files: Vec<FetchedFile>,
+    pub unknown: Vec<ReceivedReceipt>,
+    pub unknown_files: Vec<FetchedFile>,
+    pub invalid: Vec<(String, PathBuf, String)>,
+    pub overdue: Vec<Submission>,
+    pub stale: Vec<Submission>,
+}
+
+#[pymethods]
+impl PyPollReport {
+    /// The status files applied to this journal's submissions (a `list[Receipt]`).
+    #[getter]
+    fn receipts(&self, py: Python<'_>) -> PyResult<Vec<Py<PyReceipt>>> {
+        self.receipts.iter().map(|(r, state)| PyReceipt::create(py, r.clone(), *state)).collect()
+    }
+    /// Every file fetched into the inbox.
+    #[getter]
+    fn files(&self) -> Vec<PyFetchedFile> {
+        self.files.iter().cloned().map(PyFetchedFile).collect()
+    }
+    /// Status files for names this journal never sent: kept in `out` (another system may share the
+    /// certificate) and in the inbox.
+    #[getter]
+    fn unknown(&self) -> Vec<PyStatusFile> {
+        self.unknown.iter().map(|r| PyStatusFile::new(r.receipt.clone(), Some(r.local_path.clone()), Some(r.gateway))).collect()
+    }
+    /// Other files no status file of this journal names as its response (kept in `out`).
+    #[getter]
+    fn unknown_files(&self) -> Vec<PyFetchedFile> {
+        self.unknown_files.iter().cloned().map(PyFetchedFile).collect()
+    }
+    /// Files named like status files that could not be understood.
+    #[getter]
+    fn invalid(&self) -> Vec<PyInvalidFile> {
+        self.invalid
+            .iter()
+            .map(|(remote_name, local_path, reason)| PyInvalidFile {
+                remote_name: remote_name.clone(),
+                local_path: local_path.clone(),
+                reason: reason.clone(),
+            })
+            .collect()
+    }
+    /// Submissions that passed their deadline during this poll.
+    #[getter]
+    fn overdue(&self) -> Vec<PySubmission> {
+        self.overdue.iter().cloned().map(PySubmission).collect()
+    }
+    /// Uploads that were interrupted and that no live upload holds: submit the same file again to finish them.
+    #[getter]
+    fn stale(&self) -> Vec<PySubmission> {
+        self.stale.iter().cloned().map(PySubmission).collect()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "PollReport(receipts={}, files={}, unknown={}, unknown_files={}, invalid={}, overdue={}, stale={})",
+            self.receipts.len(),
+            self.files.len(),
+            self.unknown.len(),
+            self.unknown_files.len(),
+            self.invalid.len(),
+            self.overdue.len(),
+            self.stale.len()
+        )
+    }
+}
+
+/// The answer to a heartbeat (`Client.ping`).
+#[pyclass(module = "skat_gateway._native", name = "Ping", frozen)]
+pub struct PyPing(pub Ping);
+
+#[pymethods]
+impl PyPing {
+    /// The heartbeat's filename.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Its status 1 file.
+    #[getter]
+    fn receipt(&self) -> PyStatusFile {
+        PyStatusFile::new(self.0.receipt.clone(), None, None)
+    }
+    /// From the start of the upload to the status file (a `datetime.timedelta`).
+    #[getter]
+    fn round_trip<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        timedelta_from(py, self.0.round_trip)
+    }
+    fn __repr__(&self) -> String {
+        format!("Ping({:?}, round_trip={:.3}s)", self.0.name, self.0.round_trip.as_secs_f64())
+    }
+}
+
+/// A file fetched from `out`, as the journal records it.
+#[pyclass(module = "skat_gateway._native", name = "Download", frozen)]
+pub struct PyDownload(pub Download);
+
+#[pymethods]
+impl PyDownload {
+    #[getter]
+    fn owner(&self) -> &str {
+        &self.0.owner
+    }
+    #[getter]
+    fn gateway(&self) -> &str {
+        &self.0.gateway
+    }
+    #[getter]
+    fn remote_name(&self) -> &str {
+        &self.0.remote_name
+    }
+    #[getter]
+    fn size(&self) -> u64 {
+        self.0.size
+    }
+    #[getter]
+    fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    #[getter]
+    fn local_path(&self) -> PathBuf {
+        self.0.local_path.clone()
+    }
+    #[getter]
+    fn downloaded_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime_from_ms(py, self.0.downloaded_at)
+    }
+    /// When it was deleted in `out` (None while it is kept there).
+    #[getter]
+    fn deleted_remote_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime_from_ms(py, self.0.deleted_remote_at)
+    }
+    fn __repr__(&self) -> String {
+        format!("Download({:?}, local_path={:?})", self.0.remote_name, self.0.local_path)
+    }
+}
+
+/// One entry of a remote folder listing (`Session.list`).
+#[pyclass(module = "skat_gateway._native", name = "RemoteEntry", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyRemoteEntry(pub RemoteEntry);
+
+#[pymethods]
+impl PyRemoteEntry {
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn is_dir(&self) -> bool {
+        self.0.is_dir
+    }
+    /// The size of a file when the listing tells it; None for a folder.
+    #[getter]
+    fn size(&self) -> Option<u64> {
+        self.0.size
+    }
+    fn __repr__(&self) -> String {
+        match (self.0.is_dir, self.0.size) {
+            (true, _) => format!("RemoteEntry({:?}, folder)", self.0.name),
+            (false, Some(size)) => format!("RemoteEntry({:?}, size={size})", self.0.name),
+            (false, None) => format!("RemoteEntry({:?})", self.0.name),
+        }
+    }
+}
+
+/// Progress or a milestone of a client operation, for `Client.on_event`.
+///
+/// `kind` says which; the attributes that do not apply to a kind are None.
+#[pyclass(module = "skat_gateway._native", name = "Event", frozen)]
+pub struct PyEvent(pub Event);
+
+#[pymethods]
+impl PyEvent {
+    /// `"connecting"`, `"connected"`, `"reserved"`, `"snapshotting"`, `"uploading"`, `"uploaded"`,
+    /// `"retrying"`, `"waiting_for_other_poll"`, `"downloaded"`, `"receipt"` or `"deleted_remote"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match &self.0 {
+            Event::Connecting { .. } => "connecting",
+            Event::Connected { .. } => "connected",
+            Event::Reserved { .. } => "reserved",
+            Event::Snapshotting { .. } => "snapshotting",
+            Event::Uploading { .. } => "uploading",
+            Event::Uploaded { .. } => "uploaded",
+            Event::Retrying { .. } => "retrying",
+            Event::WaitingForOtherPoll { .. } => "waiting_for_other_poll",
+            Event::WaitingForOtherUpload { .. } => "waiting_for_other_upload",
+            Event::Downloaded { .. } => "downloaded",
+            Event::Receipt { .. } => "receipt",
+            Event::DeletedRemote { .. } => "deleted_remote",
+        }
+    }
+    /// The submission's filename (reserved, uploading, uploaded, retrying, receipt: its transaction id).
+    #[getter]
+    fn name(&self) -> Option<&str> {
+        match &self.0 {
+            Event::Reserved { name, .. } | Event::Uploading { name, .. } | Event::Uploaded { name, .. } | Event::Retrying { name, .. } => {
+                Some(name)
+            }
+            Event::Receipt { transaction_id, .. } => Some(transaction_id),
+            Event::WaitingForOtherUpload { name } => Some(name),
+            _ => None,
+        }
+    }
+    /// The remote file (downloaded, deleted_remote, receipt: the status file).
+    #[getter]
+    fn remote_name(&self) -> Option<&str> {
+        match &self.0 {
+            Event::Downloaded { remote_name, .. } | Event::DeletedRemote { remote_name } => Some(remote_name),
+            Event::Receipt { status_file, .. } => Some(status_file),
+            _ => None,
+        }
+    }
+    /// The local file (snapshotting: the file being submitted; downloaded: where it landed).
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        match &self.0 {
+            Event::Snapshotting { file, .. } => Some(PathBuf::from(file)),
+            Event::Downloaded { local_path, .. } => Some(local_path.clone()),
+            Event::WaitingForOtherPoll { lock_file } => Some(lock_file.clone()),
+            _ => None,
+        }
+    }
+    #[getter]
+    fn service(&self) -> Option<&str> {
+        match &self.0 {
+            Event::Reserved { service, .. } => Some(service),
+            _ => None,
+        }
+    }
+    /// Bytes done so far (snapshotting, uploading) or in all (uploaded, downloaded).
+    #[getter]
+    fn done(&self) -> Option<u64> {
+        match &self.0 {
+            Event::Snapshotting { copied, .. } => Some(*copied),
+            Event::Uploading { sent, .. } => Some(*sent),
+            Event::Uploaded { bytes, .. } | Event::Downloaded { bytes, .. } => Some(*bytes),
+            _ => None,
+        }
+    }
+    /// The whole size (snapshotting, uploading).
+    #[getter]
+    fn total(&self) -> Option<u64> {
+        match &self.0 {
+            Event::Snapshotting { total, .. } | Event::Uploading { total, .. } => Some(*total),
+            _ => None,
+        }
+    }
+    /// Upload attempts (uploaded, retrying).
+    #[getter]
+    fn attempts(&self) -> Option<u32> {
+        match &self.0 {
+            Event::Uploaded { attempts, .. } => Some(*attempts),
+            Event::Retrying { attempt, .. } => Some(*attempt),
+            _ => None,
+        }
+    }
+    /// The status code of a receipt.
+    #[getter]
+    fn code(&self) -> Option<u8> {
+        match &self.0 {
+            Event::Receipt { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+    /// Why an attempt failed (retrying).
+    #[getter]
+    fn error(&self) -> Option<&str> {
+        match &self.0 {
+            Event::Retrying { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+    /// `"new"` or `"legacy"` (connecting, connected).
+    #[getter]
+    fn gateway(&self) -> Option<&str> {
+        match &self.0 {
+            Event::Connecting { gateway, .. } | Event::Connected { gateway, .. } => Some(gateway.as_str()),
+            _ => None,
+        }
+    }
+    /// host:port (connecting) or the user name (connected).
+    #[getter]
+    fn detail(&self) -> Option<String> {
+        match &self.0 {
+            Event::Connecting { host, port, .. } => Some(format!("{host}:{port}")),
+            Event::Connected { username, .. } => Some(username.clone()),
+            _ => None,
+        }
+    }
+    fn __repr__(&self) -> String {
+        format!("Event({:?})", self.0)
+    }
+}
