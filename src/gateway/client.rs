@@ -213,6 +213,9 @@ fn serialize_millis<S: serde::Serializer>(duration: &Duration, serializer: S) ->
 
 const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
+/// How often a connection is tried when it fails in a way a network cut explains (waiting 0.5 s, then 1 s).
+const CONNECT_TRIES: u32 = 3;
+
 
 
 /// The gateway client. See the module documentation for threading.
@@ -350,7 +353,7 @@ impl Client {
     }
 
     /// The open session to `gateway`, connecting (and logging in) when there is none; a connection that fails
-    /// in a way a network cut explains (see [`is_transient`]) is tried once more.
+    /// in a way a network cut explains (see [`is_transient`]) is tried again, up to [`CONNECT_TRIES`] times.
     fn session(&mut self, gateway: GatewayChoice) -> Result<&mut Session> {
         let open = match gateway {
             GatewayChoice::New => self.new_session.is_some(),
@@ -362,13 +365,16 @@ impl Client {
             let config = self.config.session_config(gateway, self.identity.clone())?;
             let address = self.config.address(gateway).clone();
             self.emit(Event::Connecting { gateway, host: address.host.clone(), port: address.port });
-            let session = match Session::connect(&config) {
-                Err(e) if is_transient(&e) => {
-                    log::info!("{e}; connecting once more");
-                    std::thread::sleep(TRANSIENT_RETRY_PAUSE);
-                    Session::connect(&config)?
+            let mut tries = 1;
+            let session = loop {
+                match Session::connect(&config) {
+                    Err(e) if is_transient(&e) && tries < CONNECT_TRIES => {
+                        log::info!("{e}; connecting again");
+                        std::thread::sleep(TRANSIENT_RETRY_PAUSE * tries);
+                        tries += 1;
+                    }
+                    other => break other?,
                 }
-                other => other?,
             };
             self.emit(Event::Connected { gateway, username: session.username().to_string() });
             match gateway {
