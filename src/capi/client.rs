@@ -640,6 +640,7 @@ pub extern "C" fn gw_client_rejected(client: *mut gw_client, out: *mut *mut gw_s
 ///   under a new name) is abandoned: `GW_STATE_CLOSED`, its spool copy removed, never resumed;
 /// - a Failed one is acknowledged: it stays `GW_STATE_FAILED` and leaves `gw_client_rejected` and
 ///   `GW_REPORT_REJECTED`.
+///
 /// Errors: `GW_ERR_UNKNOWN_SUBMISSION`, `GW_ERR_INVALID_ARGUMENT` (Responded, closed already, or an upload
 /// that a live process is running right now), `GW_ERR_JOURNAL`. Thread-safe.
 #[no_mangle]
