@@ -220,6 +220,11 @@ typedef void (*gw_event_callback)(void *userdata,
 typedef uint32_t gw_submit_flags;
 
 /**
+ * What a submit did (`gw_client_submit_as`, `gw_client_submit_bytes_as`). Numbers never change.
+ */
+typedef uint32_t gw_submitted;
+
+/**
  * Flags of `gw_client_poll_report` and `gw_client_poll_until_settled` (bitwise or; 0 for none).
  */
 typedef uint32_t gw_poll_flags;
@@ -559,6 +564,23 @@ typedef void (*gw_log_callback)(void *userdata, gw_log_level level, const char *
 #define GW_SUBMIT_ALLOW_EMPTY 2
 
 /**
+ * The file was uploaded under a new name.
+ */
+#define GW_SUBMITTED_SENT 1
+
+/**
+ * An earlier, interrupted upload of the same content (a killed process, a network failure that outlasted
+ * the retries) was finished under its recorded name.
+ */
+#define GW_SUBMITTED_RESUMED 2
+
+/**
+ * The same content went to the same service before and has not failed nor been closed: nothing was sent,
+ * and the submission is that earlier one.
+ */
+#define GW_SUBMITTED_ALREADY_SUBMITTED 3
+
+/**
  * Leave every file in `out` (by default, files the journal has safely recorded are deleted there).
  */
 #define GW_POLL_KEEP_REMOTE 1
@@ -626,6 +648,13 @@ typedef void (*gw_log_callback)(void *userdata, gw_log_level level, const char *
  * A file was deleted in `out` after it was recorded: `subject` its name.
  */
 #define GW_EVENT_DELETED_REMOTE 11
+
+/**
+ * Another process (or another client on the same journal) is uploading the same content right now: this
+ * submit waits for it to finish, then decides again (and usually finds the content sent). `subject` the
+ * name being uploaded.
+ */
+#define GW_EVENT_WAITING_FOR_OTHER_UPLOAD 12
 
 /**
  * The name is committed to the journal; the upload has not started.
@@ -748,9 +777,17 @@ typedef void (*gw_log_callback)(void *userdata, gw_log_level level, const char *
 #define GW_OUTCOME_UNKNOWN_NAME 3
 
 /**
- * The same status file was recorded before.
+ * The same status file was recorded before (`gw_receipt_is_ours` tells whether it was one of this
+ * journal's).
  */
 #define GW_OUTCOME_ALREADY_RECORDED 4
+
+/**
+ * A FILENAME_CANNOT_BE_REUSED status 0 for a name whose one upload from this journal was answered with
+ * status 1, 2 or 3: the gateway's refusal of another system's upload under the same name (one certificate
+ * may serve several systems). Nothing changed here; the file is left in `out` for that system.
+ */
+#define GW_OUTCOME_OTHERS_REUSE 5
 
 /**
  * Every file fetched from `out` (`gw_poll_report_file`).
@@ -778,14 +815,40 @@ typedef void (*gw_log_callback)(void *userdata, gw_log_level level, const char *
 #define GW_REPORT_INVALID 5
 
 /**
- * Submissions that passed their deadline during this poll (`gw_poll_report_submission`).
+ * After the poll, from the journal: every submission of this certificate that is Overdue (no status 2
+ * before its deadline), not only those that became so in this poll (`gw_poll_report_submission`; those
+ * are `GW_REPORT_NEWLY_OVERDUE`).
  */
 #define GW_REPORT_OVERDUE 6
 
 /**
- * Interrupted uploads no live process holds: submit the file again (`gw_poll_report_submission`).
+ * After the poll, from the journal: every interrupted upload no live process holds; submit the same file
+ * again to finish it, or close it to abandon it (`gw_poll_report_submission`).
  */
 #define GW_REPORT_STALE 7
+
+/**
+ * After the poll, from the journal: every submission of this certificate that was rejected (status 0, or
+ * an upload refused for good) and not closed (acknowledged) since (`gw_poll_report_submission`).
+ */
+#define GW_REPORT_REJECTED 8
+
+/**
+ * After the poll, from the journal: the names of the submissions still waiting for a status
+ * (`gw_poll_report_name`).
+ */
+#define GW_REPORT_PENDING 9
+
+/**
+ * Files of `out` whose names cannot be files in the inbox (a path separator, a leading dot, a control
+ * character, ...): not fetched, left in `out` (`gw_poll_report_name`, `gw_poll_report_reason`).
+ */
+#define GW_REPORT_SKIPPED 10
+
+/**
+ * The names of the submissions that passed their deadline during this poll (`gw_poll_report_name`).
+ */
+#define GW_REPORT_NEWLY_OVERDUE 11
 
 /**
  * A service the gateway shows but the library's catalogue does not know.
@@ -1270,8 +1333,9 @@ gw_result gw_client_services_on(gw_client *client, gw_gateway gateway, gw_servic
  * `GW_STATE_UPLOADED`. `name_len` must be at least `GW_NAME_MAX + 1`: a smaller buffer is refused before
  * anything is sent (`GW_ERR_BUFFER_TOO_SMALL`, `*name_n` = `GW_NAME_MAX`).
  * A file whose content this certificate already submitted to the same service (upload complete, not
- * failed) is not sent again: the earlier submission's name is written and the result is `GW_OK` (see
- * `gw_client_submit` to tell the two apart). An interrupted earlier upload of the same file is resumed
+ * failed nor closed; for a query service such as the heartbeat, only while it waits for its answer) is not
+ * sent again: the earlier submission's name is written and the result is `GW_OK` (see
+ * `gw_client_submit_as` to tell the cases apart). An interrupted earlier upload of the same file is resumed
  * under its name. An empty file is refused (`GW_ERR_INVALID_ARGUMENT`).
  * Errors: `GW_ERR_SERVICE_NOT_AVAILABLE` (nothing sent), `GW_ERR_IO`, `GW_ERR_JOURNAL`, network, TLS and FTP
  * codes (the name stays recorded; submitting the same file again retries it). Thread-safe.
@@ -1289,8 +1353,9 @@ gw_result gw_client_submit_file(gw_client *client,
  * refuses a name used before with `GW_ERR_FILENAME_REUSED` before anything is sent), `prefix` (NULL: the
  * file's name; the readable start of a generated name) and `flags` (`GW_SUBMIT_*`). `*out` gets the
  * submission's journal record (free it with `gw_submission_free`); `*sent` (may be NULL) is false when
- * nothing was sent because the same content was submitted before (`*out` is then that submission).
- * Thread-safe.
+ * nothing was sent because the same content was submitted before (`*out` is then that submission), true
+ * when the file was sent or an interrupted upload of it finished (`gw_client_submit_as` tells the two
+ * apart). Thread-safe.
  */
 gw_result gw_client_submit(gw_client *client,
                            const char *service,
@@ -1303,11 +1368,12 @@ gw_result gw_client_submit(gw_client *client,
 
 /**
  * Submits `len` bytes at `data` (e.g. a declaration generated in memory) to `service`, under `name` or a
- * generated one (`prefix`, NULL: "sub"; `extension`, NULL: "xml", the generated name's extension).
- * `flags` as `gw_client_submit` (neither has an effect here yet: bytes are always sent, as by the Rust API's
- * `Client::submit_bytes`). `*out` gets the
- * submission's journal record (free it with `gw_submission_free`). The bytes are copied before the call
- * returns. Thread-safe.
+ * generated one (`prefix`, NULL: "sub"; `extension`, NULL: "xml", the generated name's extension), by the
+ * rules of `gw_client_submit`: content already submitted to the service (not failed, not closed) is not
+ * sent again unless `GW_SUBMIT_AGAIN` (`*out` is then the earlier submission; `gw_client_submit_bytes_as`
+ * tells), and 0 bytes are refused (`GW_ERR_INVALID_ARGUMENT`) unless `GW_SUBMIT_ALLOW_EMPTY`. `*out` gets
+ * the submission's journal record (free it with `gw_submission_free`). The bytes are copied before the
+ * call returns. Thread-safe.
  */
 gw_result gw_client_submit_bytes(gw_client *client,
                                  const char *service,
@@ -1318,6 +1384,42 @@ gw_result gw_client_submit_bytes(gw_client *client,
                                  const char *prefix,
                                  gw_submit_flags flags,
                                  gw_submission **out);
+
+/**
+ * As `gw_client_submit`, saying what was done: `*outcome` gets `GW_SUBMITTED_SENT` (uploaded under a new
+ * name), `GW_SUBMITTED_RESUMED` (an interrupted upload of the same file finished under its recorded name)
+ * or `GW_SUBMITTED_ALREADY_SUBMITTED` (nothing sent; `*out` is the earlier submission). Both are written
+ * only on success. Thread-safe.
+ */
+gw_result gw_client_submit_as(gw_client *client,
+                              const char *service,
+                              const char *path,
+                              const char *name,
+                              const char *prefix,
+                              gw_submit_flags flags,
+                              gw_submission **out,
+                              gw_submitted *outcome);
+
+/**
+ * As `gw_client_submit_bytes`, saying what was done in `*outcome` (`GW_SUBMITTED_*`, as
+ * `gw_client_submit_as`). Thread-safe.
+ */
+gw_result gw_client_submit_bytes_as(gw_client *client,
+                                    const char *service,
+                                    const uint8_t *data,
+                                    size_t len,
+                                    const char *extension,
+                                    const char *name,
+                                    const char *prefix,
+                                    gw_submit_flags flags,
+                                    gw_submission **out,
+                                    gw_submitted *outcome);
+
+/**
+ * The outcome's name as `submit --json` writes it (`"sent"`, `"resumed"`, `"already_submitted"`;
+ * `"unknown"` for another number), in static storage: never free it. Thread-safe.
+ */
+const char *gw_submitted_name(gw_submitted outcome);
 
 /**
  * Downloads everything new in `out` into `inbox` (NULL: the profile's), atomically and recorded in the
@@ -1380,16 +1482,30 @@ gw_result gw_client_pending(gw_client *client, gw_submission_list **out);
 /**
  * Uploads of this certificate that were interrupted (a killed process, a network failure outlasting the
  * retries) and that no live upload holds, into a new list `*out`: submit the same file again to finish
- * each. No network. Thread-safe.
+ * each (`GW_SUBMITTED_RESUMED`), or close it with `gw_client_close_submission` to abandon it. No network.
+ * Thread-safe.
  */
 gw_result gw_client_stale_uploads(gw_client *client, gw_submission_list **out);
 
 /**
- * Closes this certificate's submission `name`, which waits for a status that will not come (e.g. an
- * overdue one the agency says is lost): it becomes `GW_STATE_CLOSED`, with the time and `reason` (NULL:
- * none) kept in the journal, and polls stop waiting for it. `*out` (may be NULL) gets the updated record.
- * Only a submission whose file reached the gateway can be closed. Errors: `GW_ERR_UNKNOWN_SUBMISSION`,
- * `GW_ERR_INVALID_ARGUMENT` (an unfinished upload, or already final), `GW_ERR_JOURNAL`. Thread-safe.
+ * This certificate's rejected submissions (status 0, or an upload refused for good) that nobody closed
+ * (acknowledged) yet, into a new list `*out`. No network. Thread-safe.
+ */
+gw_result gw_client_rejected(gw_client *client, gw_submission_list **out);
+
+/**
+ * Closes this certificate's submission `name`, with the time and `reason` (NULL: none) kept in the
+ * journal. `*out` (may be NULL) gets the updated record. What closing does depends on the state:
+ * - one that waits for a status which will not come (Uploaded, Delivered, Accepted, Overdue; typically an
+ *   overdue one the agency says is lost) becomes `GW_STATE_CLOSED` and polls stop waiting for it (a late
+ *   status 3 or 0 is still recorded and wins);
+ * - an interrupted upload that will not be finished (Reserved, Uploading: the file was corrected and sent
+ *   under a new name) is abandoned: `GW_STATE_CLOSED`, its spool copy removed, never resumed;
+ * - a Failed one is acknowledged: it stays `GW_STATE_FAILED` and leaves `gw_client_rejected` and
+ *   `GW_REPORT_REJECTED`.
+ *
+ * Errors: `GW_ERR_UNKNOWN_SUBMISSION`, `GW_ERR_INVALID_ARGUMENT` (Responded, closed already, or an upload
+ * that a live process is running right now), `GW_ERR_JOURNAL`. Thread-safe.
  */
 gw_result gw_client_close_submission(gw_client *client,
                                      const char *name,
@@ -1528,6 +1644,16 @@ gw_result gw_submission_response_file(const gw_submission *submission,
                                       size_t *out_n);
 
 /**
+ * Where the poll put response file `index` (from 0) in the inbox, by the string rule; empty until it was
+ * fetched. The system downstream may have moved it since.
+ */
+gw_result gw_submission_response_file_local_path(const gw_submission *submission,
+                                                 size_t index,
+                                                 char *buf,
+                                                 size_t len,
+                                                 size_t *out_n);
+
+/**
  * How many status files it received into `*out`.
  */
 gw_result gw_submission_receipts_len(const gw_submission *submission, size_t *out);
@@ -1540,6 +1666,28 @@ gw_result gw_submission_receipt(const gw_submission *submission,
                                 char *buf,
                                 size_t len,
                                 size_t *out_n);
+
+/**
+ * The status code (0-3) of status file `index` (from 0, oldest first) into `*out`.
+ */
+gw_result gw_submission_receipt_code(const gw_submission *submission, size_t index, uint32_t *out);
+
+/**
+ * Where the poll put status file `index` (from 0, oldest first) in the inbox, by the string rule; empty
+ * when it was not kept there (a status 0 refusing another system's upload, say). The system downstream
+ * may have moved it since.
+ */
+gw_result gw_submission_receipt_local_path(const gw_submission *submission,
+                                           size_t index,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *out_n);
+
+/**
+ * When status file `index` (from 0, oldest first) was recorded, in milliseconds since 1970-01-01 UTC,
+ * into `*out_ms`.
+ */
+gw_result gw_submission_receipt_time(const gw_submission *submission, size_t index, int64_t *out_ms);
 
 /**
  * Why it was closed (`gw_client_close_submission`'s reason), by the string rule; empty when none was given
@@ -1669,11 +1817,19 @@ gw_result gw_receipt_local_path(const gw_receipt *receipt, char *buf, size_t len
 gw_result gw_receipt_gateway(const gw_receipt *receipt, gw_gateway *out);
 
 /**
- * What applying it to the journal did (`GW_RECEIPT_*`) into `*out`; `*state` (may be NULL) gets the
+ * What applying it to the journal did (`GW_OUTCOME_*`) into `*out`; `*state` (may be NULL) gets the
  * submission's state after it for `GW_OUTCOME_APPLIED` and `GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED`, 0
  * otherwise.
  */
 gw_result gw_receipt_outcome(const gw_receipt *receipt, gw_outcome *out, gw_state *state);
+
+/**
+ * Into `*out`: whether the status file belongs to one of this journal's submissions (then a poll deletes
+ * it in `out`), also for `GW_OUTCOME_ALREADY_RECORDED`; false for `GW_OUTCOME_UNKNOWN_NAME` and
+ * `GW_OUTCOME_OTHERS_REUSE` (another system's, left in `out`). True for a ping's receipt (the heartbeat is
+ * this journal's).
+ */
+gw_result gw_receipt_is_ours(const gw_receipt *receipt, bool *out);
 
 /**
  * Frees a receipt. NULL, and a handle freed before, are ignored.
@@ -1746,8 +1902,8 @@ gw_result gw_poll_report_file(const gw_poll_report *report,
                               gw_fetched_file **out);
 
 /**
- * Submission `index` (from 0) of list `which` (`GW_REPORT_OVERDUE` or `GW_REPORT_STALE`) as a new handle
- * `*out` (free it with `gw_submission_free`).
+ * Submission `index` (from 0) of list `which` (`GW_REPORT_OVERDUE`, `GW_REPORT_STALE` or
+ * `GW_REPORT_REJECTED`) as a new handle `*out` (free it with `gw_submission_free`).
  */
 gw_result gw_poll_report_submission(const gw_poll_report *report,
                                     gw_report_list which,
@@ -1780,6 +1936,40 @@ gw_result gw_poll_report_invalid_reason(const gw_poll_report *report,
                                         char *buf,
                                         size_t len,
                                         size_t *out_n);
+
+/**
+ * The name of item `index` (from 0) of any list `which` (`GW_REPORT_*`), by the string rule: the
+ * submission's name for `GW_REPORT_PENDING`, `GW_REPORT_NEWLY_OVERDUE`, `GW_REPORT_OVERDUE`,
+ * `GW_REPORT_STALE` and `GW_REPORT_REJECTED`; the file's name in `out` for the others (the status file's
+ * for receipts).
+ */
+gw_result gw_poll_report_name(const gw_poll_report *report,
+                              gw_report_list which,
+                              size_t index,
+                              char *buf,
+                              size_t len,
+                              size_t *out_n);
+
+/**
+ * Why item `index` (from 0) of `GW_REPORT_SKIPPED` was not fetched, or why one of `GW_REPORT_INVALID`
+ * could not be read, by the string rule.
+ */
+gw_result gw_poll_report_reason(const gw_poll_report *report,
+                                gw_report_list which,
+                                size_t index,
+                                char *buf,
+                                size_t len,
+                                size_t *out_n);
+
+/**
+ * The gateway (`GW_GATEWAY_*`) item `index` (from 0) of list `which` came from or went to, into `*out`:
+ * every list but the names of `GW_REPORT_PENDING` and `GW_REPORT_NEWLY_OVERDUE` (look those up with
+ * `gw_client_submission`).
+ */
+gw_result gw_poll_report_gateway(const gw_poll_report *report,
+                                 gw_report_list which,
+                                 size_t index,
+                                 gw_gateway *out);
 
 /**
  * Frees a report (items taken out of it stay valid). NULL, and a handle freed before, are ignored.

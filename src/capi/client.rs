@@ -41,6 +41,17 @@ pub const GW_SUBMIT_AGAIN: gw_submit_flags = 1;
 /// Send an empty file (refused by default: an empty declaration is almost always a half-written export).
 pub const GW_SUBMIT_ALLOW_EMPTY: gw_submit_flags = 2;
 
+/// What a submit did (`gw_client_submit_as`, `gw_client_submit_bytes_as`). Numbers never change.
+pub type gw_submitted = u32;
+/// The file was uploaded under a new name.
+pub const GW_SUBMITTED_SENT: gw_submitted = 1;
+/// An earlier, interrupted upload of the same content (a killed process, a network failure that outlasted
+/// the retries) was finished under its recorded name.
+pub const GW_SUBMITTED_RESUMED: gw_submitted = 2;
+/// The same content went to the same service before and has not failed nor been closed: nothing was sent,
+/// and the submission is that earlier one.
+pub const GW_SUBMITTED_ALREADY_SUBMITTED: gw_submitted = 3;
+
 /// Flags of `gw_client_poll_report` and `gw_client_poll_until_settled` (bitwise or; 0 for none).
 pub type gw_poll_flags = u32;
 /// Leave every file in `out` (by default, files the journal has safely recorded are deleted there).
@@ -76,6 +87,10 @@ pub const GW_EVENT_DOWNLOADED: gw_event_kind = 9;
 pub const GW_EVENT_RECEIPT: gw_event_kind = 10;
 /// A file was deleted in `out` after it was recorded: `subject` its name.
 pub const GW_EVENT_DELETED_REMOTE: gw_event_kind = 11;
+/// Another process (or another client on the same journal) is uploading the same content right now: this
+/// submit waits for it to finish, then decides again (and usually finds the content sent). `subject` the
+/// name being uploaded.
+pub const GW_EVENT_WAITING_FOR_OTHER_UPLOAD: gw_event_kind = 12;
 
 /// Called for progress and milestones of a client's calls, on the thread making the call and before the
 /// call returns. `subject` and `detail` are UTF-8, never NULL (empty when unused), and valid only during
@@ -248,6 +263,7 @@ fn describe_event(event: &Event) -> (gw_event_kind, String, String, u64, u64) {
         Event::Uploaded { name, bytes, attempts } => (GW_EVENT_UPLOADED, name.clone(), String::new(), *bytes, u64::from(*attempts)),
         Event::Retrying { name, attempt, error } => (GW_EVENT_RETRYING, name.clone(), error.clone(), u64::from(*attempt), 0),
         Event::WaitingForOtherPoll { lock_file } => (GW_EVENT_WAITING_FOR_OTHER_POLL, path_text(lock_file), String::new(), 0, 0),
+        Event::WaitingForOtherUpload { name } => (GW_EVENT_WAITING_FOR_OTHER_UPLOAD, name.clone(), String::new(), 0, 0),
         Event::Downloaded { remote_name, local_path, bytes } => {
             (GW_EVENT_DOWNLOADED, remote_name.clone(), path_text(local_path), *bytes, 0)
         }
@@ -303,8 +319,9 @@ pub extern "C" fn gw_client_services_on(client: *mut gw_client, gateway: gw_gate
 /// `GW_STATE_UPLOADED`. `name_len` must be at least `GW_NAME_MAX + 1`: a smaller buffer is refused before
 /// anything is sent (`GW_ERR_BUFFER_TOO_SMALL`, `*name_n` = `GW_NAME_MAX`).
 /// A file whose content this certificate already submitted to the same service (upload complete, not
-/// failed) is not sent again: the earlier submission's name is written and the result is `GW_OK` (see
-/// `gw_client_submit` to tell the two apart). An interrupted earlier upload of the same file is resumed
+/// failed nor closed; for a query service such as the heartbeat, only while it waits for its answer) is not
+/// sent again: the earlier submission's name is written and the result is `GW_OK` (see
+/// `gw_client_submit_as` to tell the cases apart). An interrupted earlier upload of the same file is resumed
 /// under its name. An empty file is refused (`GW_ERR_INVALID_ARGUMENT`).
 /// Errors: `GW_ERR_SERVICE_NOT_AVAILABLE` (nothing sent), `GW_ERR_IO`, `GW_ERR_JOURNAL`, network, TLS and FTP
 /// codes (the name stays recorded; submitting the same file again retries it). Thread-safe.
@@ -332,8 +349,9 @@ pub extern "C" fn gw_client_submit_file(
 /// refuses a name used before with `GW_ERR_FILENAME_REUSED` before anything is sent), `prefix` (NULL: the
 /// file's name; the readable start of a generated name) and `flags` (`GW_SUBMIT_*`). `*out` gets the
 /// submission's journal record (free it with `gw_submission_free`); `*sent` (may be NULL) is false when
-/// nothing was sent because the same content was submitted before (`*out` is then that submission).
-/// Thread-safe.
+/// nothing was sent because the same content was submitted before (`*out` is then that submission), true
+/// when the file was sent or an interrupted upload of it finished (`gw_client_submit_as` tells the two
+/// apart). Thread-safe.
 #[no_mangle]
 pub extern "C" fn gw_client_submit(
     client: *mut gw_client,
@@ -352,7 +370,7 @@ pub extern "C" fn gw_client_submit(
         let options = submit_options(unsafe { opt_str_in(name, "name") }?, unsafe { opt_str_in(prefix, "prefix") }?, flags)?;
         check_out(out, "out")?;
         let submitted = with_client(client, |client| Ok(client.submit_file(service, &path, &options)?))?;
-        let was_sent = matches!(submitted, Submitted::Sent(_));
+        let was_sent = !matches!(submitted, Submitted::AlreadySubmitted(_));
         handle::give(out, submitted.into_submission())?;
         write_opt(sent, was_sent);
         Ok(())
@@ -360,11 +378,12 @@ pub extern "C" fn gw_client_submit(
 }
 
 /// Submits `len` bytes at `data` (e.g. a declaration generated in memory) to `service`, under `name` or a
-/// generated one (`prefix`, NULL: "sub"; `extension`, NULL: "xml", the generated name's extension).
-/// `flags` as `gw_client_submit` (neither has an effect here yet: bytes are always sent, as by the Rust API's
-/// `Client::submit_bytes`). `*out` gets the
-/// submission's journal record (free it with `gw_submission_free`). The bytes are copied before the call
-/// returns. Thread-safe.
+/// generated one (`prefix`, NULL: "sub"; `extension`, NULL: "xml", the generated name's extension), by the
+/// rules of `gw_client_submit`: content already submitted to the service (not failed, not closed) is not
+/// sent again unless `GW_SUBMIT_AGAIN` (`*out` is then the earlier submission; `gw_client_submit_bytes_as`
+/// tells), and 0 bytes are refused (`GW_ERR_INVALID_ARGUMENT`) unless `GW_SUBMIT_ALLOW_EMPTY`. `*out` gets
+/// the submission's journal record (free it with `gw_submission_free`). The bytes are copied before the
+/// call returns. Thread-safe.
 #[no_mangle]
 pub extern "C" fn gw_client_submit_bytes(
     client: *mut gw_client,
@@ -387,6 +406,87 @@ pub extern "C" fn gw_client_submit_bytes(
         let submission = with_client(client, |client| Ok(client.submit_bytes(service, bytes, extension, &options)?))?;
         handle::give(out, submission)
     })
+}
+
+/// As `gw_client_submit`, saying what was done: `*outcome` gets `GW_SUBMITTED_SENT` (uploaded under a new
+/// name), `GW_SUBMITTED_RESUMED` (an interrupted upload of the same file finished under its recorded name)
+/// or `GW_SUBMITTED_ALREADY_SUBMITTED` (nothing sent; `*out` is the earlier submission). Both are written
+/// only on success. Thread-safe.
+#[no_mangle]
+pub extern "C" fn gw_client_submit_as(
+    client: *mut gw_client,
+    service: *const c_char,
+    path: *const c_char,
+    name: *const c_char,
+    prefix: *const c_char,
+    flags: gw_submit_flags,
+    out: *mut *mut gw_submission,
+    outcome: *mut gw_submitted,
+) -> gw_result {
+    guard("gw_client_submit_as", || {
+        // SAFETY: C strings from the caller, checked for NULL and UTF-8.
+        let service = unsafe { str_in(service, "service") }?;
+        let path = unsafe { path_in(path, "path") }?;
+        let options = submit_options(unsafe { opt_str_in(name, "name") }?, unsafe { opt_str_in(prefix, "prefix") }?, flags)?;
+        check_out(out, "out")?;
+        check_out(outcome, "outcome")?;
+        let submitted = with_client(client, |client| Ok(client.submit_file(service, &path, &options)?))?;
+        give_submitted(submitted, out, outcome)
+    })
+}
+
+/// As `gw_client_submit_bytes`, saying what was done in `*outcome` (`GW_SUBMITTED_*`, as
+/// `gw_client_submit_as`). Thread-safe.
+#[no_mangle]
+pub extern "C" fn gw_client_submit_bytes_as(
+    client: *mut gw_client,
+    service: *const c_char,
+    data: *const u8,
+    len: usize,
+    extension: *const c_char,
+    name: *const c_char,
+    prefix: *const c_char,
+    flags: gw_submit_flags,
+    out: *mut *mut gw_submission,
+    outcome: *mut gw_submitted,
+) -> gw_result {
+    guard("gw_client_submit_bytes_as", || {
+        // SAFETY: C strings and a (pointer, length) pair from the caller, checked for NULL and UTF-8.
+        let service = unsafe { str_in(service, "service") }?;
+        let bytes = unsafe { bytes_in(data, len, "data") }?;
+        let extension = unsafe { opt_str_in(extension, "extension") }?.unwrap_or("xml");
+        let options = submit_options(unsafe { opt_str_in(name, "name") }?, unsafe { opt_str_in(prefix, "prefix") }?, flags)?;
+        check_out(out, "out")?;
+        check_out(outcome, "outcome")?;
+        let submitted = with_client(client, |client| Ok(client.submit_bytes_as(service, bytes, extension, &options)?))?;
+        give_submitted(submitted, out, outcome)
+    })
+}
+
+fn give_submitted(submitted: Submitted, out: *mut *mut gw_submission, outcome: *mut gw_submitted) -> CResult {
+    let code = match submitted {
+        Submitted::Sent(_) => GW_SUBMITTED_SENT,
+        Submitted::Resumed(_) => GW_SUBMITTED_RESUMED,
+        Submitted::AlreadySubmitted(_) => GW_SUBMITTED_ALREADY_SUBMITTED,
+    };
+    handle::give(out, submitted.into_submission())?;
+    write_out(outcome, code, "outcome")
+}
+
+/// The outcome's name as `submit --json` writes it (`"sent"`, `"resumed"`, `"already_submitted"`;
+/// `"unknown"` for another number), in static storage: never free it. Thread-safe.
+#[no_mangle]
+pub extern "C" fn gw_submitted_name(outcome: gw_submitted) -> *const c_char {
+    std::panic::catch_unwind(|| {
+        match outcome {
+            GW_SUBMITTED_SENT => c"sent",
+            GW_SUBMITTED_RESUMED => c"resumed",
+            GW_SUBMITTED_ALREADY_SUBMITTED => c"already_submitted",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+    .unwrap_or(c"unknown".as_ptr())
 }
 
 /// Downloads everything new in `out` into `inbox` (NULL: the profile's), atomically and recorded in the
@@ -509,7 +609,8 @@ pub extern "C" fn gw_client_pending(client: *mut gw_client, out: *mut *mut gw_su
 
 /// Uploads of this certificate that were interrupted (a killed process, a network failure outlasting the
 /// retries) and that no live upload holds, into a new list `*out`: submit the same file again to finish
-/// each. No network. Thread-safe.
+/// each (`GW_SUBMITTED_RESUMED`), or close it with `gw_client_close_submission` to abandon it. No network.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn gw_client_stale_uploads(client: *mut gw_client, out: *mut *mut gw_submission_list) -> gw_result {
     guard("gw_client_stale_uploads", || {
@@ -519,11 +620,29 @@ pub extern "C" fn gw_client_stale_uploads(client: *mut gw_client, out: *mut *mut
     })
 }
 
-/// Closes this certificate's submission `name`, which waits for a status that will not come (e.g. an
-/// overdue one the agency says is lost): it becomes `GW_STATE_CLOSED`, with the time and `reason` (NULL:
-/// none) kept in the journal, and polls stop waiting for it. `*out` (may be NULL) gets the updated record.
-/// Only a submission whose file reached the gateway can be closed. Errors: `GW_ERR_UNKNOWN_SUBMISSION`,
-/// `GW_ERR_INVALID_ARGUMENT` (an unfinished upload, or already final), `GW_ERR_JOURNAL`. Thread-safe.
+/// This certificate's rejected submissions (status 0, or an upload refused for good) that nobody closed
+/// (acknowledged) yet, into a new list `*out`. No network. Thread-safe.
+#[no_mangle]
+pub extern "C" fn gw_client_rejected(client: *mut gw_client, out: *mut *mut gw_submission_list) -> gw_result {
+    guard("gw_client_rejected", || {
+        check_out(out, "out")?;
+        let list = with_client(client, |client| Ok(client.rejected()?))?;
+        handle::give(out, list)
+    })
+}
+
+/// Closes this certificate's submission `name`, with the time and `reason` (NULL: none) kept in the
+/// journal. `*out` (may be NULL) gets the updated record. What closing does depends on the state:
+/// - one that waits for a status which will not come (Uploaded, Delivered, Accepted, Overdue; typically an
+///   overdue one the agency says is lost) becomes `GW_STATE_CLOSED` and polls stop waiting for it (a late
+///   status 3 or 0 is still recorded and wins);
+/// - an interrupted upload that will not be finished (Reserved, Uploading: the file was corrected and sent
+///   under a new name) is abandoned: `GW_STATE_CLOSED`, its spool copy removed, never resumed;
+/// - a Failed one is acknowledged: it stays `GW_STATE_FAILED` and leaves `gw_client_rejected` and
+///   `GW_REPORT_REJECTED`.
+///
+/// Errors: `GW_ERR_UNKNOWN_SUBMISSION`, `GW_ERR_INVALID_ARGUMENT` (Responded, closed already, or an upload
+/// that a live process is running right now), `GW_ERR_JOURNAL`. Thread-safe.
 #[no_mangle]
 pub extern "C" fn gw_client_close_submission(
     client: *mut gw_client,

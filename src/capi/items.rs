@@ -74,8 +74,13 @@ pub const GW_OUTCOME_APPLIED: gw_outcome = 1;
 pub const GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED: gw_outcome = 2;
 /// For a name this journal never sent: kept in the inbox and in `out`, and reported.
 pub const GW_OUTCOME_UNKNOWN_NAME: gw_outcome = 3;
-/// The same status file was recorded before.
+/// The same status file was recorded before (`gw_receipt_is_ours` tells whether it was one of this
+/// journal's).
 pub const GW_OUTCOME_ALREADY_RECORDED: gw_outcome = 4;
+/// A FILENAME_CANNOT_BE_REUSED status 0 for a name whose one upload from this journal was answered with
+/// status 1, 2 or 3: the gateway's refusal of another system's upload under the same name (one certificate
+/// may serve several systems). Nothing changed here; the file is left in `out` for that system.
+pub const GW_OUTCOME_OTHERS_REUSE: gw_outcome = 5;
 
 /// The lists of a poll report (`gw_poll_report_len`).
 pub type gw_report_list = u32;
@@ -89,10 +94,24 @@ pub const GW_REPORT_UNKNOWN_RECEIPTS: gw_report_list = 3;
 pub const GW_REPORT_UNKNOWN_FILES: gw_report_list = 4;
 /// Files named like status files that could not be read (`gw_poll_report_invalid_*`).
 pub const GW_REPORT_INVALID: gw_report_list = 5;
-/// Submissions that passed their deadline during this poll (`gw_poll_report_submission`).
+/// After the poll, from the journal: every submission of this certificate that is Overdue (no status 2
+/// before its deadline), not only those that became so in this poll (`gw_poll_report_submission`; those
+/// are `GW_REPORT_NEWLY_OVERDUE`).
 pub const GW_REPORT_OVERDUE: gw_report_list = 6;
-/// Interrupted uploads no live process holds: submit the file again (`gw_poll_report_submission`).
+/// After the poll, from the journal: every interrupted upload no live process holds; submit the same file
+/// again to finish it, or close it to abandon it (`gw_poll_report_submission`).
 pub const GW_REPORT_STALE: gw_report_list = 7;
+/// After the poll, from the journal: every submission of this certificate that was rejected (status 0, or
+/// an upload refused for good) and not closed (acknowledged) since (`gw_poll_report_submission`).
+pub const GW_REPORT_REJECTED: gw_report_list = 8;
+/// After the poll, from the journal: the names of the submissions still waiting for a status
+/// (`gw_poll_report_name`).
+pub const GW_REPORT_PENDING: gw_report_list = 9;
+/// Files of `out` whose names cannot be files in the inbox (a path separator, a leading dot, a control
+/// character, ...): not fetched, left in `out` (`gw_poll_report_name`, `gw_poll_report_reason`).
+pub const GW_REPORT_SKIPPED: gw_report_list = 10;
+/// The names of the submissions that passed their deadline during this poll (`gw_poll_report_name`).
+pub const GW_REPORT_NEWLY_OVERDUE: gw_report_list = 11;
 
 /// The agency system behind a service (`gw_service_list_system`).
 pub type gw_system = u32;
@@ -236,6 +255,14 @@ fn state_name(state: gw_state) -> &'static std::ffi::CStr {
 
 // ---- gw_submission
 
+fn submission_gateway(submission: &Submission) -> gw_gateway {
+    if submission.gateway == GatewayChoice::Legacy.as_str() {
+        GW_GATEWAY_LEGACY
+    } else {
+        GW_GATEWAY_NEW
+    }
+}
+
 fn submission(handle: *const gw_submission) -> CResult<std::sync::Arc<Submission>> {
     handle::get(handle, "submission")
 }
@@ -256,8 +283,7 @@ pub extern "C" fn gw_submission_service(submission: *const gw_submission, buf: *
 #[no_mangle]
 pub extern "C" fn gw_submission_gateway(submission: *const gw_submission, out: *mut gw_gateway) -> gw_result {
     guard("gw_submission_gateway", || {
-        let gateway = if self::submission(submission)?.gateway == GatewayChoice::Legacy.as_str() { GW_GATEWAY_LEGACY } else { GW_GATEWAY_NEW };
-        write_out(out, gateway, "out")
+        write_out(out, submission_gateway(&*self::submission(submission)?), "out")
     })
 }
 
@@ -380,6 +406,23 @@ pub extern "C" fn gw_submission_response_file(
     })
 }
 
+/// Where the poll put response file `index` (from 0) in the inbox, by the string rule; empty until it was
+/// fetched. The system downstream may have moved it since.
+#[no_mangle]
+pub extern "C" fn gw_submission_response_file_local_path(
+    submission: *const gw_submission,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> gw_result {
+    guard("gw_submission_response_file_local_path", || {
+        let s = self::submission(submission)?;
+        let file = at(&s.response_files, index, "the submission's response files")?;
+        write_str(&file.local_path.as_deref().map(path_text).unwrap_or_default(), buf, len, out_n)
+    })
+}
+
 /// How many status files it received into `*out`.
 #[no_mangle]
 pub extern "C" fn gw_submission_receipts_len(submission: *const gw_submission, out: *mut usize) -> gw_result {
@@ -392,6 +435,43 @@ pub extern "C" fn gw_submission_receipt(submission: *const gw_submission, index:
     guard("gw_submission_receipt", || {
         let s = self::submission(submission)?;
         write_str(&at(&s.receipts, index, "the submission's receipts")?.status_file, buf, len, out_n)
+    })
+}
+
+/// The status code (0-3) of status file `index` (from 0, oldest first) into `*out`.
+#[no_mangle]
+pub extern "C" fn gw_submission_receipt_code(submission: *const gw_submission, index: usize, out: *mut u32) -> gw_result {
+    guard("gw_submission_receipt_code", || {
+        let s = self::submission(submission)?;
+        write_out(out, u32::from(at(&s.receipts, index, "the submission's receipts")?.code), "out")
+    })
+}
+
+/// Where the poll put status file `index` (from 0, oldest first) in the inbox, by the string rule; empty
+/// when it was not kept there (a status 0 refusing another system's upload, say). The system downstream
+/// may have moved it since.
+#[no_mangle]
+pub extern "C" fn gw_submission_receipt_local_path(
+    submission: *const gw_submission,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> gw_result {
+    guard("gw_submission_receipt_local_path", || {
+        let s = self::submission(submission)?;
+        let receipt = at(&s.receipts, index, "the submission's receipts")?;
+        write_str(&receipt.local_path.as_deref().map(path_text).unwrap_or_default(), buf, len, out_n)
+    })
+}
+
+/// When status file `index` (from 0, oldest first) was recorded, in milliseconds since 1970-01-01 UTC,
+/// into `*out_ms`.
+#[no_mangle]
+pub extern "C" fn gw_submission_receipt_time(submission: *const gw_submission, index: usize, out_ms: *mut i64) -> gw_result {
+    guard("gw_submission_receipt_time", || {
+        let s = self::submission(submission)?;
+        write_out(out_ms, at(&s.receipts, index, "the submission's receipts")?.received_at, "out_ms")
     })
 }
 
@@ -553,25 +633,36 @@ pub extern "C" fn gw_receipt_gateway(receipt: *const gw_receipt, out: *mut gw_ga
     guard("gw_receipt_gateway", || write_out(out, gateway_code(self::receipt(receipt)?.gateway.unwrap_or(GatewayChoice::New)), "out"))
 }
 
-/// What applying it to the journal did (`GW_RECEIPT_*`) into `*out`; `*state` (may be NULL) gets the
+/// What applying it to the journal did (`GW_OUTCOME_*`) into `*out`; `*state` (may be NULL) gets the
 /// submission's state after it for `GW_OUTCOME_APPLIED` and `GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED`, 0
 /// otherwise.
 #[no_mangle]
 pub extern "C" fn gw_receipt_outcome(receipt: *const gw_receipt, out: *mut gw_outcome, state: *mut gw_state) -> gw_result {
     guard("gw_receipt_outcome", || {
         let r = self::receipt(receipt)?;
-        #[allow(unreachable_patterns)]
         let (outcome, after) = match &r.outcome {
             None => (GW_OUTCOME_NOT_APPLIED, 0),
             Some(ReceiptOutcome::Applied { state }) => (GW_OUTCOME_APPLIED, state_code(*state)),
             Some(ReceiptOutcome::ReuseAfterRetryIgnored { state }) => (GW_OUTCOME_REUSE_AFTER_RETRY_IGNORED, state_code(*state)),
+            Some(ReceiptOutcome::OthersReuse) => (GW_OUTCOME_OTHERS_REUSE, 0),
             Some(ReceiptOutcome::UnknownName) => (GW_OUTCOME_UNKNOWN_NAME, 0),
             Some(ReceiptOutcome::AlreadyRecorded { .. }) => (GW_OUTCOME_ALREADY_RECORDED, 0),
-            Some(_) => (GW_OUTCOME_NOT_APPLIED, 0),
         };
         write_out(out, outcome, "out")?;
         write_opt(state, after);
         Ok(())
+    })
+}
+
+/// Into `*out`: whether the status file belongs to one of this journal's submissions (then a poll deletes
+/// it in `out`), also for `GW_OUTCOME_ALREADY_RECORDED`; false for `GW_OUTCOME_UNKNOWN_NAME` and
+/// `GW_OUTCOME_OTHERS_REUSE` (another system's, left in `out`). True for a ping's receipt (the heartbeat is
+/// this journal's).
+#[no_mangle]
+pub extern "C" fn gw_receipt_is_ours(receipt: *const gw_receipt, out: *mut bool) -> gw_result {
+    guard("gw_receipt_is_ours", || {
+        let ours = self::receipt(receipt)?.outcome.as_ref().is_none_or(ReceiptOutcome::is_ours);
+        write_out(out, ours, "out")
     })
 }
 
@@ -656,7 +747,11 @@ pub extern "C" fn gw_poll_report_len(report: *const gw_poll_report, which: gw_re
             GW_REPORT_INVALID => r.invalid.len(),
             GW_REPORT_OVERDUE => r.overdue.len(),
             GW_REPORT_STALE => r.stale.len(),
-            other => return Err(Failure::invalid(format!("{other} is not a gw_report_list: use GW_REPORT_FILES ... GW_REPORT_STALE"))),
+            GW_REPORT_REJECTED => r.rejected.len(),
+            GW_REPORT_PENDING => r.pending.len(),
+            GW_REPORT_SKIPPED => r.skipped.len(),
+            GW_REPORT_NEWLY_OVERDUE => r.newly_overdue.len(),
+            other => return Err(not_a_report_list(other)),
         };
         write_out(out, len, "out")
     })
@@ -703,8 +798,8 @@ pub extern "C" fn gw_poll_report_file(report: *const gw_poll_report, which: gw_r
     })
 }
 
-/// Submission `index` (from 0) of list `which` (`GW_REPORT_OVERDUE` or `GW_REPORT_STALE`) as a new handle
-/// `*out` (free it with `gw_submission_free`).
+/// Submission `index` (from 0) of list `which` (`GW_REPORT_OVERDUE`, `GW_REPORT_STALE` or
+/// `GW_REPORT_REJECTED`) as a new handle `*out` (free it with `gw_submission_free`).
 #[no_mangle]
 pub extern "C" fn gw_poll_report_submission(
     report: *const gw_poll_report,
@@ -717,7 +812,12 @@ pub extern "C" fn gw_poll_report_submission(
         let list = match which {
             GW_REPORT_OVERDUE => &r.overdue,
             GW_REPORT_STALE => &r.stale,
-            other => return Err(Failure::invalid(format!("{other}: submissions are in GW_REPORT_OVERDUE and GW_REPORT_STALE"))),
+            GW_REPORT_REJECTED => &r.rejected,
+            other => {
+                return Err(Failure::invalid(format!(
+                    "{other}: submissions are in GW_REPORT_OVERDUE, GW_REPORT_STALE and GW_REPORT_REJECTED"
+                )))
+            }
         };
         check_out(out, "out")?;
         handle::give(out, at(list, index, "the report's list")?.clone())
@@ -749,6 +849,96 @@ pub extern "C" fn gw_poll_report_invalid_reason(report: *const gw_poll_report, i
         let r = self::report(report)?;
         write_str(&at(&r.invalid, index, "GW_REPORT_INVALID")?.reason, buf, len, out_n)
     })
+}
+
+/// The name of item `index` (from 0) of any list `which` (`GW_REPORT_*`), by the string rule: the
+/// submission's name for `GW_REPORT_PENDING`, `GW_REPORT_NEWLY_OVERDUE`, `GW_REPORT_OVERDUE`,
+/// `GW_REPORT_STALE` and `GW_REPORT_REJECTED`; the file's name in `out` for the others (the status file's
+/// for receipts).
+#[no_mangle]
+pub extern "C" fn gw_poll_report_name(
+    report: *const gw_poll_report,
+    which: gw_report_list,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> gw_result {
+    guard("gw_poll_report_name", || {
+        let r = self::report(report)?;
+        let list = "the report's list";
+        let name = match which {
+            GW_REPORT_FILES => &at(&r.files, index, list)?.remote_name,
+            GW_REPORT_RECEIPTS => &at(&r.receipts, index, list)?.receipt.status_file,
+            GW_REPORT_UNKNOWN_RECEIPTS => &at(&r.unknown, index, list)?.receipt.status_file,
+            GW_REPORT_UNKNOWN_FILES => &at(&r.unknown_files, index, list)?.remote_name,
+            GW_REPORT_INVALID => &at(&r.invalid, index, list)?.remote_name,
+            GW_REPORT_OVERDUE => &at(&r.overdue, index, list)?.name,
+            GW_REPORT_STALE => &at(&r.stale, index, list)?.name,
+            GW_REPORT_REJECTED => &at(&r.rejected, index, list)?.name,
+            GW_REPORT_PENDING => at(&r.pending, index, list)?,
+            GW_REPORT_SKIPPED => &at(&r.skipped, index, list)?.remote_name,
+            GW_REPORT_NEWLY_OVERDUE => at(&r.newly_overdue, index, list)?,
+            other => return Err(not_a_report_list(other)),
+        };
+        write_str(name, buf, len, out_n)
+    })
+}
+
+/// Why item `index` (from 0) of `GW_REPORT_SKIPPED` was not fetched, or why one of `GW_REPORT_INVALID`
+/// could not be read, by the string rule.
+#[no_mangle]
+pub extern "C" fn gw_poll_report_reason(
+    report: *const gw_poll_report,
+    which: gw_report_list,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> gw_result {
+    guard("gw_poll_report_reason", || {
+        let r = self::report(report)?;
+        let reason = match which {
+            GW_REPORT_SKIPPED => &at(&r.skipped, index, "GW_REPORT_SKIPPED")?.reason,
+            GW_REPORT_INVALID => &at(&r.invalid, index, "GW_REPORT_INVALID")?.reason,
+            other => return Err(Failure::invalid(format!("{other}: reasons are in GW_REPORT_SKIPPED and GW_REPORT_INVALID"))),
+        };
+        write_str(reason, buf, len, out_n)
+    })
+}
+
+/// The gateway (`GW_GATEWAY_*`) item `index` (from 0) of list `which` came from or went to, into `*out`:
+/// every list but the names of `GW_REPORT_PENDING` and `GW_REPORT_NEWLY_OVERDUE` (look those up with
+/// `gw_client_submission`).
+#[no_mangle]
+pub extern "C" fn gw_poll_report_gateway(report: *const gw_poll_report, which: gw_report_list, index: usize, out: *mut gw_gateway) -> gw_result {
+    guard("gw_poll_report_gateway", || {
+        let r = self::report(report)?;
+        let list = "the report's list";
+        let gateway = match which {
+            GW_REPORT_FILES => gateway_code(at(&r.files, index, list)?.gateway),
+            GW_REPORT_RECEIPTS => gateway_code(at(&r.receipts, index, list)?.gateway),
+            GW_REPORT_UNKNOWN_RECEIPTS => gateway_code(at(&r.unknown, index, list)?.gateway),
+            GW_REPORT_UNKNOWN_FILES => gateway_code(at(&r.unknown_files, index, list)?.gateway),
+            GW_REPORT_INVALID => gateway_code(at(&r.invalid, index, list)?.gateway),
+            GW_REPORT_SKIPPED => gateway_code(at(&r.skipped, index, list)?.gateway),
+            GW_REPORT_OVERDUE => submission_gateway(at(&r.overdue, index, list)?),
+            GW_REPORT_STALE => submission_gateway(at(&r.stale, index, list)?),
+            GW_REPORT_REJECTED => submission_gateway(at(&r.rejected, index, list)?),
+            GW_REPORT_PENDING | GW_REPORT_NEWLY_OVERDUE => {
+                return Err(Failure::invalid(format!(
+                    "{which}: GW_REPORT_PENDING and GW_REPORT_NEWLY_OVERDUE hold names only; look the submission up \
+                     with gw_client_submission"
+                )))
+            }
+            other => return Err(not_a_report_list(other)),
+        };
+        write_out(out, gateway, "out")
+    })
+}
+
+fn not_a_report_list(which: gw_report_list) -> Failure {
+    Failure::invalid(format!("{which} is not a gw_report_list: use GW_REPORT_FILES ... GW_REPORT_NEWLY_OVERDUE"))
 }
 
 /// Frees a report (items taken out of it stay valid). NULL, and a handle freed before, are ignored.

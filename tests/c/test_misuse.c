@@ -314,6 +314,30 @@ static void client_misuse(void) {
     NULL_ARG(gw_client_submissions(client, NULL));
     NULL_ARG(gw_client_pending(client, NULL));
     NULL_ARG(gw_client_stale_uploads(client, NULL));
+    NULL_ARG(gw_client_rejected(client, NULL));
+    {
+        gw_submission_list *list = NULL;
+        NULL_ARG(gw_client_rejected(NULL, &list));
+        CHECK(list == NULL);
+    }
+    {
+        gw_submitted outcome = 0;
+        NULL_ARG(gw_client_submit_as(client, "FTPSGW.Heartbeat", file, NULL, NULL, 0, &submission, NULL));
+        NULL_ARG(gw_client_submit_as(client, "FTPSGW.Heartbeat", file, NULL, NULL, 0, NULL, &outcome));
+        NULL_ARG(gw_client_submit_as(client, NULL, file, NULL, NULL, 0, &submission, &outcome));
+        NULL_ARG(gw_client_submit_as(client, "FTPSGW.Heartbeat", NULL, NULL, NULL, 0, &submission, &outcome));
+        CHECK_RESULT(gw_client_submit_as(client, "FTPSGW.Heartbeat", file, NULL, NULL, 0x80, &submission, &outcome),
+                     GW_ERR_INVALID_ARGUMENT);
+        NULL_ARG(gw_client_submit_bytes_as(client, "FTPSGW.Heartbeat", (const uint8_t *)"abc", 3, "xml", NULL, NULL, 0,
+                                           &submission, NULL));
+        NULL_ARG(gw_client_submit_bytes_as(client, "FTPSGW.Heartbeat", NULL, 3, "xml", NULL, NULL, 0, &submission, &outcome));
+        CHECK_RESULT(gw_client_submit_bytes_as(client, "FTPSGW.Heartbeat", (const uint8_t *)"abc", 3, "xml", "bad name!", NULL,
+                                               0, &submission, &outcome),
+                     GW_ERR_INVALID_FILENAME);
+        CHECK(outcome == 0);
+        CHECK(strcmp(gw_submitted_name(0), "unknown") == 0);
+        CHECK(strcmp(gw_submitted_name(GW_SUBMITTED_ALREADY_SUBMITTED), "already_submitted") == 0);
+    }
     NULL_ARG(gw_client_close_submission(client, NULL, NULL, NULL));
     NULL_ARG(gw_client_poll_report(client, NULL, 0, NULL));
     CHECK_RESULT(gw_client_poll_report(client, NULL, 0x40, &report), GW_ERR_INVALID_ARGUMENT);
@@ -340,6 +364,19 @@ static void client_misuse(void) {
     NULL_ARG(gw_submission_time(submission, GW_TIME_CREATED, NULL));
     CHECK_RESULT(gw_submission_response_file(submission, 0, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
     CHECK_RESULT(gw_submission_receipt(submission, 99, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
+    {
+        uint32_t code = 9;
+        int64_t t = 0;
+        CHECK_RESULT(gw_submission_receipt_code(submission, 99, &code), GW_ERR_INVALID_ARGUMENT);
+        NULL_ARG(gw_submission_receipt_code(NULL, 0, &code));
+        NULL_ARG(gw_submission_receipt_time(NULL, 0, &t));
+        CHECK_RESULT(gw_submission_receipt_time(submission, 99, &t), GW_ERR_INVALID_ARGUMENT);
+        CHECK_RESULT(gw_submission_receipt_local_path(submission, 99, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
+        NULL_ARG(gw_submission_receipt_local_path(NULL, 0, buf, sizeof buf, &n));
+        CHECK_RESULT(gw_submission_response_file_local_path(submission, 0, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
+        NULL_ARG(gw_submission_response_file_local_path(NULL, 0, buf, sizeof buf, &n));
+        CHECK(code == 9 && t == 0);
+    }
     memset(buf, 'x', sizeof buf);
     CHECK_RESULT(gw_submission_name(submission, buf, 1, &n), GW_ERR_BUFFER_TOO_SMALL);
     CHECK(buf[0] == 'x' && n > 0);
@@ -364,6 +401,25 @@ static void client_misuse(void) {
         CHECK_RESULT(gw_poll_report_submission(report, GW_REPORT_OVERDUE, 1000, &submission), GW_ERR_INVALID_ARGUMENT);
         CHECK_RESULT(gw_poll_report_invalid_name(report, 0, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
         NULL_ARG(gw_poll_report_receipt(report, GW_REPORT_RECEIPTS, 0, NULL));
+        {
+            gw_gateway gateway = 9;
+            bool ours = false;
+            CHECK_RESULT(gw_poll_report_len(report, GW_REPORT_NEWLY_OVERDUE + 1, &len), GW_ERR_INVALID_ARGUMENT);
+            CHECK_OK(gw_poll_report_len(report, GW_REPORT_SKIPPED, &len));
+            CHECK_RESULT(gw_poll_report_name(report, 99, 0, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
+            CHECK_RESULT(gw_poll_report_name(report, GW_REPORT_PENDING, 1000, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
+            NULL_ARG(gw_poll_report_name(NULL, GW_REPORT_PENDING, 0, buf, sizeof buf, &n));
+            CHECK_RESULT(gw_poll_report_reason(report, GW_REPORT_PENDING, 0, buf, sizeof buf, &n), GW_ERR_INVALID_ARGUMENT);
+            NULL_ARG(gw_poll_report_reason(NULL, GW_REPORT_SKIPPED, 0, buf, sizeof buf, &n));
+            CHECK_RESULT(gw_poll_report_gateway(report, GW_REPORT_NEWLY_OVERDUE, 0, &gateway), GW_ERR_INVALID_ARGUMENT);
+            CHECK_RESULT(gw_poll_report_gateway(report, 99, 0, &gateway), GW_ERR_INVALID_ARGUMENT);
+            NULL_ARG(gw_poll_report_gateway(NULL, GW_REPORT_FILES, 0, &gateway));
+            CHECK_RESULT(gw_poll_report_submission(report, GW_REPORT_PENDING, 0, &submission), GW_ERR_INVALID_ARGUMENT);
+            CHECK_RESULT(gw_poll_report_submission(report, GW_REPORT_REJECTED, 1000, &submission), GW_ERR_INVALID_ARGUMENT);
+            NULL_ARG(gw_receipt_is_ours(NULL, &ours));
+            BAD_HANDLE(gw_receipt_is_ours((const gw_receipt *)report, &ours));
+            CHECK(gateway == 9 && !ours);
+        }
         CHECK(receipt == NULL && fetched == NULL);
     }
     gw_poll_report_free(report);
