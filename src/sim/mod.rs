@@ -393,7 +393,7 @@ impl SimShared {
         if let Ok(contents) = tokio::fs::read(received.join(name)).await {
             self.audit(AuditEvent::Received, generation, username, name, &contents).await;
         }
-        let work = Work { submission, answers: self.answers(service), done: 0 };
+        let work = Work { submission, answers: self.answers(service), done: 0, resumed: false };
         work.save().await;
         tokio::spawn(self.clone().process(work));
     }
@@ -405,7 +405,7 @@ impl SimShared {
         if work.done < 1 {
             tokio::time::sleep(self.delays.delivered).await;
             self.backend_available().await;
-            self.write_status(submission, StatusCode::Delivered, None, None).await;
+            self.write_step(&work, StatusCode::Delivered, None).await;
             work.step(1).await;
         }
         let submission = &work.submission;
@@ -415,7 +415,7 @@ impl SimShared {
         if work.done < 2 {
             tokio::time::sleep(self.delays.accepted).await;
             self.backend_available().await;
-            self.write_status(submission, StatusCode::Accepted, None, None).await;
+            self.write_step(&work, StatusCode::Accepted, None).await;
             work.step(2).await;
         }
         let submission = &work.submission;
@@ -428,7 +428,7 @@ impl SimShared {
         let body = status::response_xml(&submission.service, &submission.name, &submission.skat_transaction_id, &timestamp());
         if self.publish(&submission.root, &response_name, &body).await {
             let response_path = format!("/out/{response_name}");
-            self.write_status(submission, StatusCode::ResponseExposed, Some(&response_path), None).await;
+            self.write_step(&work, StatusCode::ResponseExposed, Some(&response_path)).await;
         }
         work.finish().await;
     }
@@ -441,7 +441,8 @@ impl SimShared {
                 let Ok(entries) = std::fs::read_dir(root.join(storage::HIDDEN).join("pending")) else { continue };
                 for entry in entries.filter_map(|e| e.ok()) {
                     match Work::load(&root, &entry.path()) {
-                        Some(work) => {
+                        Some(mut work) => {
+                            work.resumed = true;
                             log::info!("simulator: resuming {} after status {}", work.submission.name, work.done);
                             tokio::spawn(self.clone().process(work));
                         }
@@ -450,6 +451,23 @@ impl SimShared {
                 }
             }
         }
+    }
+
+    /// Writes a status of a submission's backend work, unless a resumed work already published it.
+    async fn write_step(&self, work: &Work, code: StatusCode, response: Option<&str>) {
+        let s = &work.submission;
+        if work.resumed {
+            let file_name = status::status_file_name(&s.service, &s.name, code);
+            let published = std::fs::read_to_string(self.dir.join("audit.log"))
+                .unwrap_or_default()
+                .lines()
+                .any(|line| line.split('\t').nth(1) == Some("published") && line.split('\t').nth(4) == Some(file_name.as_str()));
+            if published {
+                log::info!("simulator: {file_name} was published before the restart; not again");
+                return;
+            }
+        }
+        self.write_status(s, code, response, None).await;
     }
 
     async fn write_status(&self, submission: &Submission, code: StatusCode, response: Option<&str>, error: Option<&GatewayError>) {
@@ -526,6 +544,10 @@ struct Work {
     answers: bool,
     /// The last status written (0: none yet).
     done: u8,
+    /// Taken up again after a restart: the last status may have been published without its step being
+    /// recorded (the simulator stopped in between), so each status is checked against the audit record first.
+    #[serde(skip)]
+    resumed: bool,
 }
 
 impl Work {
