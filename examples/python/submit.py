@@ -34,7 +34,9 @@ def submit_all(config: Path, profile: str | None, service: str, files: list[Path
         failed = False
         for name in names:
             submission = client.submission(name)
-            print(f"{name}: {submission.state.value}", *submission.response_files)
+            print(f"{name}: {submission.state.value}")
+            for response in submission.response_files:
+                print(f"  response {response.remote_name} in {response.local_path}")
             if submission.state is gw.SubmissionState.FAILED and submission.error is not None:
                 failed = True
                 print(f"  rejected: {submission.error.code}: {submission.error.message}", file=sys.stderr)

@@ -5,7 +5,7 @@ use super::convert::{datetime_from_ms, optional_datetime_from_ms, submission_sta
 use crate::ftp::RemoteEntry;
 use crate::gateway::client::{FetchedFile, Ping, ReceivedReceipt};
 use crate::gateway::{Event, GatewayChoice, Receipt, ReceiptError, Service, System, TransferType};
-use crate::journal::{Download, ReceiptOutcome, Submission, SubmissionState};
+use crate::journal::{Download, ReceiptFile, ReceiptOutcome, ResponseFile, Submission, SubmissionState};
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 use std::path::PathBuf;
@@ -369,20 +369,84 @@ impl PySubmission {
     fn error(&self) -> Option<PyReceiptError> {
         self.0.error.clone().map(PyReceiptError)
     }
-    /// Response files the gateway exposed for it (names in `out`).
+    /// The response files the gateway exposed for it, each with where a poll put it in the inbox
+    /// (`ResponseFile` records).
     #[getter]
-    fn response_files(&self) -> Vec<String> {
-        self.0.response_files.iter().map(|r| r.remote_name.clone()).collect()
+    fn response_files(&self) -> Vec<PyResponseFile> {
+        self.0.response_files.iter().cloned().map(PyResponseFile).collect()
     }
-    /// The status files received for it, oldest first.
+    /// The status files received for it, oldest first, each with its code and where a poll put it in the
+    /// inbox (`ReceiptFile` records).
     #[getter]
-    fn receipts(&self) -> Vec<String> {
-        self.0.receipts.iter().map(|r| r.status_file.clone()).collect()
+    fn receipts(&self) -> Vec<PyReceiptFile> {
+        self.0.receipts.iter().cloned().map(PyReceiptFile).collect()
+    }
+    /// True when the name was chosen (`submit(..., name=...)`) rather than generated. Only a chosen name can
+    /// also be used by another system sharing the certificate: its status 0 refusals are left in `out`.
+    #[getter]
+    fn name_chosen(&self) -> bool {
+        self.0.name_chosen
     }
     fn __repr__(&self) -> String {
         format!("Submission(name={:?}, service={:?}, state={})", self.0.name, self.0.service, self.0.state)
     }
 }
+
+/// A status file the journal recorded for a submission (`Submission.receipts`).
+#[pyclass(module = "skat_gateway._native", name = "ReceiptFile", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyReceiptFile(pub ReceiptFile);
+
+#[pymethods]
+impl PyReceiptFile {
+    /// Its name in `out`, e.g. `status_Manifest.AnkomstdeklarationOpret_decl-....xml_2.xml`.
+    #[getter]
+    fn status_file(&self) -> &str {
+        &self.0.status_file
+    }
+    /// 0 (error), 1 (delivered), 2 (accepted) or 3 (a response file is waiting).
+    #[getter]
+    fn code(&self) -> u8 {
+        self.0.code
+    }
+    /// Where the poll put it in the inbox (the system downstream may have moved it since); None when the
+    /// journal records no download of it.
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        self.0.local_path.clone()
+    }
+    /// When it was recorded (an aware UTC datetime).
+    #[getter]
+    fn received_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime_from_ms(py, self.0.received_at)
+    }
+    fn __repr__(&self) -> String {
+        format!("ReceiptFile({:?}, code={}, local_path={:?})", self.0.status_file, self.0.code, self.0.local_path)
+    }
+}
+
+/// A response file the gateway exposed for a submission (`Submission.response_files`).
+#[pyclass(module = "skat_gateway._native", name = "ResponseFile", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyResponseFile(pub ResponseFile);
+
+#[pymethods]
+impl PyResponseFile {
+    /// Its name in `out`, e.g. `response_Manifest.AnkomstdeklarationOpret_decl-....xml`.
+    #[getter]
+    fn remote_name(&self) -> &str {
+        &self.0.remote_name
+    }
+    /// Where a poll put it in the inbox; None until it is fetched.
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        self.0.local_path.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!("ResponseFile({:?}, local_path={:?})", self.0.remote_name, self.0.local_path)
+    }
+}
+
 
 /// What `Client.submit_file` did: sent the file, or found the same content submitted before.
 #[pyclass(module = "skat_gateway._native", name = "SubmitResult", frozen)]

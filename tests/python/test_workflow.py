@@ -44,8 +44,21 @@ def test_a_submission_reaches_status_3_with_its_receipts_and_response(client: gw
 
     done = client.submission(submission.name)
     assert done.state is gw.SubmissionState.RESPONDED and done.is_final
-    assert done.receipts == sorted(r.status_file for r in report.receipts)
-    assert done.response_files == by_code[3].response_files
+    # The journal's records of the receipts and the response: each with where the poll put it in the inbox.
+    assert [r.status_file for r in done.receipts] == sorted(r.status_file for r in report.receipts)
+    assert [r.code for r in done.receipts] == [1, 2, 3]
+    for recorded in done.receipts:
+        assert isinstance(recorded, gw.ReceiptFile)
+        assert recorded.local_path is not None and recorded.local_path.parent == inbox and recorded.local_path.is_file()
+        assert recorded.local_path == by_code[recorded.code].local_path
+        assert recorded.received_at.tzinfo is datetime.timezone.utc
+        assert submission.uploaded_at <= recorded.received_at <= datetime.datetime.now(datetime.timezone.utc)
+    assert [r.remote_name for r in done.response_files] == by_code[3].response_files
+    (response,) = done.response_files
+    assert isinstance(response, gw.ResponseFile)
+    assert response.local_path == inbox / response.remote_name and response.local_path.read_bytes().startswith(b"<?xml")
+    assert done.receipts == client.submission(submission.name).receipts, "records compare by value"
+    assert not done.name_chosen
     assert done.responded_at is not None and done.created_at <= done.responded_at
     assert done.skat_transaction_id == by_code[1].skat_transaction_id
     assert client.pending() == []
