@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Optional, Union, final
+from typing import Literal, Optional, Union, final
 
 from typing_extensions import Self
 
@@ -18,6 +18,8 @@ _Seconds = Union[float, datetime.timedelta]
 #: A password: plain text or a Secret.
 _Password = Union[str, "Secret"]
 _ProgressCallback = Callable[[int, Optional[int]], object]
+#: What Client.submit_file / submit_bytes_as did (SubmitResult.outcome).
+_SubmitOutcome = Literal["sent", "resumed", "already_submitted"]
 
 __all__ = [
     "Client",
@@ -248,8 +250,22 @@ class Client:
         extension: str = "xml",
         name: Optional[str] = None,
         prefix: Optional[str] = None,
+        again: bool = False,
+        allow_empty: bool = False,
         progress: Optional[_ProgressCallback] = None,
     ) -> Submission: ...
+    def submit_bytes_as(
+        self,
+        service: str,
+        data: bytes,
+        *,
+        extension: str = "xml",
+        name: Optional[str] = None,
+        prefix: Optional[str] = None,
+        again: bool = False,
+        allow_empty: bool = False,
+        progress: Optional[_ProgressCallback] = None,
+    ) -> SubmitResult: ...
     def poll(
         self,
         inbox: Optional[_StrPath] = None,
@@ -561,7 +577,12 @@ class SubmitResult:
     @property
     def submission(self) -> Submission: ...
     @property
+    def outcome(self) -> _SubmitOutcome: ...
+    @property
     def sent(self) -> bool: ...
+    @property
+    def resumed(self) -> bool: ...
+
 
 @final
 class FetchedFile:

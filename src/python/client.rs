@@ -7,7 +7,7 @@ use super::hooks::Hooks;
 use super::records::{PyPing, PyPollReport, PyService, PySubmission, PySubmitResult};
 use super::{identity::PySecret, logging};
 use crate::error::{Error, ErrorKind};
-use crate::gateway::client::{PollOptions, SubmitOptions, Submitted};
+use crate::gateway::client::{PollOptions, SubmitOptions};
 use crate::gateway::config::environment_address;
 use crate::gateway::{Client, Config, GatewayChoice};
 use crate::journal::ReceiptOutcome;
@@ -450,10 +450,13 @@ impl PyClient {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<PySubmission> {
         let result = self.submit_file(py, service, path, name, prefix, again, allow_empty, progress)?;
-        Ok(PySubmission(result.submission))
+        Ok(PySubmission(result.0.into_submission()))
     }
 
-    /// As `submit`, saying whether the file was sent (`SubmitResult.sent`) or found submitted already.
+    /// As `submit`, saying what was done (`SubmitResult.outcome`): `"sent"` under a new name, `"resumed"` (an
+    /// earlier upload of the same content was interrupted and is now finished under its name) or
+    /// `"already_submitted"` (nothing sent). Another process uploading the same content right now is waited
+    /// for (an `Event` of kind `"waiting_for_other_upload"`), and its submission is then usually the answer.
     #[pyo3(signature = (service, path, *, name = None, prefix = None, again = false, allow_empty = false, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn submit_file(
@@ -469,16 +472,13 @@ impl PyClient {
     ) -> PyResult<PySubmitResult> {
         check_callable(&progress, py, "progress")?;
         let options = SubmitOptions { name, prefix, again, allow_empty };
-        let submitted = self.run(py, progress, |c| c.submit_file(&service, &path, &options))?;
-        Ok(match submitted {
-            Submitted::Sent(submission) | Submitted::Resumed(submission) => PySubmitResult { submission, sent: true },
-            Submitted::AlreadySubmitted(submission) => PySubmitResult { submission, sent: false },
-        })
+        self.run(py, progress, |c| c.submit_file(&service, &path, &options)).map(PySubmitResult)
     }
 
     /// Submits bytes held in memory (a generated declaration) under a generated name ending in `.extension`,
-    /// or under `name`.
-    #[pyo3(signature = (service, data, *, extension = "xml", name = None, prefix = None, progress = None))]
+    /// or under `name`, by the same rules as a file: the same content is not sent twice unless `again`, and
+    /// empty data is refused unless `allow_empty`. Returns the `Submission` (see `submit_bytes_as`).
+    #[pyo3(signature = (service, data, *, extension = "xml", name = None, prefix = None, again = false, allow_empty = false, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn submit_bytes(
         &self,
@@ -488,12 +488,33 @@ impl PyClient {
         extension: &str,
         name: Option<String>,
         prefix: Option<String>,
+        again: bool,
+        allow_empty: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<PySubmission> {
+        let result = self.submit_bytes_as(py, service, data, extension, name, prefix, again, allow_empty, progress)?;
+        Ok(PySubmission(result.0.into_submission()))
+    }
+
+    /// As `submit_bytes`, saying what was done (a `SubmitResult`, as `submit_file` gives for a file).
+    #[pyo3(signature = (service, data, *, extension = "xml", name = None, prefix = None, again = false, allow_empty = false, progress = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_bytes_as(
+        &self,
+        py: Python<'_>,
+        service: String,
+        data: Vec<u8>,
+        extension: &str,
+        name: Option<String>,
+        prefix: Option<String>,
+        again: bool,
+        allow_empty: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<PySubmitResult> {
         check_callable(&progress, py, "progress")?;
-        let options = SubmitOptions { name, prefix, ..SubmitOptions::default() };
+        let options = SubmitOptions { name, prefix, again, allow_empty };
         let extension = extension.to_string();
-        self.run(py, progress, |c| c.submit_bytes(&service, &data, &extension, &options)).map(PySubmission)
+        self.run(py, progress, |c| c.submit_bytes_as(&service, &data, &extension, &options)).map(PySubmitResult)
     }
 
     /// Fetches everything new from `out` into `inbox` (default: the profile's), records it, applies the

@@ -4,7 +4,7 @@
 use super::convert::{datetime_from_ms, optional_datetime_from_ms, submission_state, timedelta_from};
 use crate::ftp::RemoteEntry;
 use crate::gateway::client::{FetchedFile, Ping, ReceivedReceipt};
-use crate::gateway::{Event, GatewayChoice, Receipt, ReceiptError, Service, System, TransferType};
+use crate::gateway::{Event, GatewayChoice, Receipt, ReceiptError, Service, Submitted, System, TransferType};
 use crate::journal::{Download, ReceiptFile, ReceiptOutcome, ResponseFile, Submission, SubmissionState};
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
@@ -448,26 +448,37 @@ impl PyResponseFile {
 }
 
 
-/// What `Client.submit_file` did: sent the file, or found the same content submitted before.
+/// What `Client.submit_file` (or `submit_bytes_as`) did: sent the file under a new name, finished an
+/// interrupted upload of it under its name, or found the same content submitted before.
 #[pyclass(module = "skat_gateway._native", name = "SubmitResult", frozen)]
-pub struct PySubmitResult {
-    pub submission: Submission,
-    pub sent: bool,
-}
+pub struct PySubmitResult(pub Submitted);
 
 #[pymethods]
 impl PySubmitResult {
+    /// The submission: the new one, the resumed one, or the earlier one of the same content.
     #[getter]
     fn submission(&self) -> PySubmission {
-        PySubmission(self.submission.clone())
+        PySubmission(self.0.submission().clone())
     }
-    /// False when the same content went to the same service before and did not fail: nothing was sent.
+    /// `"sent"` (uploaded under a new name), `"resumed"` (an earlier, interrupted upload of the same content
+    /// was finished under its name) or `"already_submitted"` (the same content went to the same service
+    /// before and has not failed: nothing was sent). The same words as `skat-gateway submit --json`.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        self.0.outcome()
+    }
+    /// True when this call uploaded the file: `"sent"` or `"resumed"`. False for `"already_submitted"`.
     #[getter]
     fn sent(&self) -> bool {
-        self.sent
+        !matches!(self.0, Submitted::AlreadySubmitted(_))
+    }
+    /// True when an interrupted upload was finished under its earlier name.
+    #[getter]
+    fn resumed(&self) -> bool {
+        matches!(self.0, Submitted::Resumed(_))
     }
     fn __repr__(&self) -> String {
-        format!("SubmitResult(name={:?}, sent={})", self.submission.name, if self.sent { "True" } else { "False" })
+        format!("SubmitResult(name={:?}, outcome={:?})", self.0.submission().name, self.0.outcome())
     }
 }
 

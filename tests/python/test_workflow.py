@@ -102,11 +102,35 @@ def test_a_reused_name_is_refused_locally_and_by_the_gateway(sim: gw.Simulator, 
 
 def test_the_same_content_is_not_sent_twice_unless_asked(client: gw.Client, declaration: Path) -> None:
     first = client.submit_file(SERVICE, declaration)
-    assert first.sent
+    assert first.sent and first.outcome == "sent" and not first.resumed
     second = client.submit_file(SERVICE, str(declaration))
-    assert not second.sent and second.submission.name == first.submission.name
+    assert not second.sent and second.outcome == "already_submitted" and not second.resumed
+    assert second.submission.name == first.submission.name
     forced = client.submit_file(SERVICE, declaration, again=True)
-    assert forced.sent and forced.submission.name != first.submission.name
+    assert forced.sent and forced.outcome == "sent" and forced.submission.name != first.submission.name
+    assert "already_submitted" in repr(second)
+
+
+def test_bytes_follow_the_same_rules_and_say_what_was_done(client: gw.Client) -> None:
+    data = b"<x>generated</x>"
+    first = client.submit_bytes_as(SERVICE, data, prefix="gen")
+    assert first.outcome == "sent" and first.submission.name.startswith("gen-") and first.submission.local_path is None
+    again = client.submit_bytes_as(SERVICE, data)
+    assert again.outcome == "already_submitted" and again.submission.name == first.submission.name
+    # submit_bytes gives the submission itself, by the same rules.
+    assert client.submit_bytes(SERVICE, data).name == first.submission.name
+    forced = client.submit_bytes(SERVICE, data, again=True)
+    assert forced.name != first.submission.name and forced.state is gw.SubmissionState.UPLOADED
+    # Empty data is almost always a half-written export: refused, nothing sent, unless asked for.
+    with pytest.raises(gw.InvalidArgumentError, match="empty"):
+        client.submit_bytes(SERVICE, b"")
+    with pytest.raises(gw.InvalidArgumentError, match="empty"):
+        client.submit_bytes_as(SERVICE, b"")
+    assert len(client.submissions()) == 2
+    empty = client.submit_bytes_as(SERVICE, b"", allow_empty=True)
+    assert empty.outcome == "sent" and empty.submission.size == 0
+    chosen = client.submit_bytes(SERVICE, b"<x>chosen</x>", name="chosen-0001.xml")
+    assert chosen.name == "chosen-0001.xml" and chosen.name_chosen
 
 
 def test_the_journal_answers_without_a_connection(sim: gw.Simulator, client: gw.Client, declaration: Path) -> None:
