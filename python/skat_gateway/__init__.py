@@ -21,6 +21,7 @@ from skat_gateway import exceptions
 from skat_gateway._enums import CertificateKind, SubmissionState
 from skat_gateway._native import (
     HEARTBEAT_SERVICE,
+    AuditEntry,
     Client,
     Config,
     Download,
@@ -81,6 +82,7 @@ __all__ = [
     "__version__",
     "HEARTBEAT_SERVICE",
     # classes
+    "AuditEntry",
     "Client",
     "Config",
     "Download",

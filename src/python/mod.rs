@@ -63,6 +63,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PyInvalidFile>()?;
     m.add_class::<records::PyReceiptFile>()?;
     m.add_class::<records::PyResponseFile>()?;
+    m.add_class::<sim::PyAuditEntry>()?;
     m.add_class::<records::PyPing>()?;
     m.add_class::<records::PyDownload>()?;
     m.add_class::<records::PyRemoteEntry>()?;

@@ -12,7 +12,9 @@ import skat_gateway as gw
 from conftest import SERVICE, partial_files
 
 
-def test_a_submission_reaches_status_3_with_its_receipts_and_response(client: gw.Client, declaration: Path, tmp_path: Path) -> None:
+def test_a_submission_reaches_status_3_with_its_receipts_and_response(
+    sim: gw.Simulator, client: gw.Client, declaration: Path, tmp_path: Path
+) -> None:
     submission = client.submit(SERVICE, declaration)
     assert submission.service == SERVICE
     assert submission.state is gw.SubmissionState.UPLOADED
@@ -63,6 +65,15 @@ def test_a_submission_reaches_status_3_with_its_receipts_and_response(client: gw
     assert done.skat_transaction_id == by_code[1].skat_transaction_id
     assert client.pending() == []
     assert partial_files(inbox) == []
+    # The simulator's own record: the upload received once, with the content sent, and the four files it
+    # published in out, all deleted by the poll.
+    audit = sim.audit()
+    (upload,) = [e for e in audit if e.event == "received"]
+    assert upload.name == submission.name and upload.sha256 == submission.sha256 and upload.gateway == "new"
+    assert upload.username == sim.username and upload.at.tzinfo is datetime.timezone.utc
+    published = sorted(e.name for e in audit if e.event == "published")
+    assert published == sorted(f.remote_name for f in report.files)
+    assert sorted(e.name for e in audit if e.event == "deleted") == published
 
 
 def test_a_reused_name_is_refused_locally_and_by_the_gateway(sim: gw.Simulator, declaration: Path, tmp_path: Path) -> None:
