@@ -521,7 +521,8 @@ impl PyClient {
     /// status files to their submissions and then deletes them in `out` (unless `keep_remote`). With `wait`
     /// (seconds or a `timedelta`) it polls every `interval` (default 2 s) until no submission waits for a
     /// status or `wait` has passed. Ctrl-C during the wait raises `KeyboardInterrupt` at once; the journal
-    /// keeps everything fetched until then.
+    /// keeps everything fetched until then. The report also lists, from the journal, what needs attention
+    /// now (`rejected`, `overdue`, `stale`) and what still waits (`pending`), on every poll.
     #[pyo3(signature = (inbox = None, *, wait = None, interval = None, keep_remote = false, delete_unknown = false))]
     fn poll(
         &self,
@@ -541,23 +542,15 @@ impl PyClient {
                 Some(wait) => c.poll_until_settled(&inbox, &options, wait, interval)?,
                 None => c.poll(&inbox, &options)?,
             };
-            let mut receipts = Vec::with_capacity(report.receipts.len());
-            for received in report.receipts {
-                let state = match &received.outcome {
+            // A receipt seen before says nothing of the state: the journal does.
+            let mut states = Vec::with_capacity(report.receipts.len());
+            for received in &report.receipts {
+                states.push(match &received.outcome {
                     ReceiptOutcome::Applied { state } | ReceiptOutcome::ReuseAfterRetryIgnored { state } => *state,
                     _ => c.journal().submission(c.username(), &received.receipt.transaction_id)?.state,
-                };
-                receipts.push((received, state));
+                });
             }
-            Ok(PyPollReport {
-                receipts,
-                files: report.files,
-                unknown: report.unknown,
-                unknown_files: report.unknown_files,
-                invalid: report.invalid.into_iter().map(|f| (f.remote_name, f.local_path, f.reason)).collect(),
-                overdue: report.overdue,
-                stale: report.stale,
-            })
+            Ok(PyPollReport { report, states })
         })
     }
 
@@ -587,18 +580,33 @@ impl PyClient {
         Ok(list.into_iter().map(PySubmission).collect())
     }
 
-    /// Submissions still waiting for a status.
+    /// Submissions still waiting for a status (Uploaded, Delivered, Accepted, Overdue).
     fn pending(&self, py: Python<'_>) -> PyResult<Vec<PySubmission>> {
         Ok(self.run(py, None, |c| c.pending())?.into_iter().map(PySubmission).collect())
     }
 
-    /// Uploads that were interrupted and that no live upload holds: submit the same file again to finish them.
+    /// Uploads that were interrupted and that no live process holds (its upload lock, which the operating
+    /// system drops when the process dies, is free): submit the same file again to finish one, or
+    /// `close_submission` it to abandon it. An upload running in another process or thread is not stale.
     fn stale_uploads(&self, py: Python<'_>) -> PyResult<Vec<PySubmission>> {
         Ok(self.run(py, None, |c| c.stale_uploads())?.into_iter().map(PySubmission).collect())
     }
 
-    /// Closes a submission that waits for a status which will not come (e.g. Overdue, after asking the
-    /// agency): it becomes Closed and nothing more is waited for. The time and `reason` are kept.
+    /// Rejected submissions (status 0, or an upload the gateway refused for good) that nobody closed
+    /// (acknowledged) yet: what makes `skat-gateway poll` exit 9.
+    fn rejected(&self, py: Python<'_>) -> PyResult<Vec<PySubmission>> {
+        Ok(self.run(py, None, |c| c.rejected())?.into_iter().map(PySubmission).collect())
+    }
+
+    /// Closes a submission; the time and `reason` are kept in the journal, and polls stop reporting it:
+    /// - one that waits for a status which will not come (typically Overdue, after asking the agency) becomes
+    ///   Closed: nothing more is waited for (a late status 3 or 0 is still recorded and wins);
+    /// - an interrupted upload that will not be finished (the file was corrected and sent under a new name) is
+    ///   abandoned: Closed, its spool copy removed, never resumed; refused (`InvalidArgumentError`) while a
+    ///   process is uploading it;
+    /// - a Failed one is acknowledged: it stays Failed and leaves `rejected()`.
+    ///
+    /// Raises `InvalidArgumentError` for one that is Responded or closed already.
     #[pyo3(signature = (name, reason = None))]
     fn close_submission(&self, py: Python<'_>, name: String, reason: Option<String>) -> PyResult<PySubmission> {
         self.run(py, None, |c| c.close_submission(&name, reason.as_deref())).map(PySubmission)

@@ -61,6 +61,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PyPollReport>()?;
     m.add_class::<records::PyFetchedFile>()?;
     m.add_class::<records::PyInvalidFile>()?;
+    m.add_class::<records::PySkippedFile>()?;
     m.add_class::<records::PyReceiptFile>()?;
     m.add_class::<records::PyResponseFile>()?;
     m.add_class::<sim::PyAuditEntry>()?;
