@@ -1,7 +1,7 @@
 """What needs attention, and how it is cleared, against the in-process simulator: an interrupted upload
 resumed or abandoned, another live upload of the same content waited for (never taken over), rejected and
 overdue submissions reported on every poll until dealt with, a refusal meant for another system sharing the
-certificate, odd files in `out`."""
+certificate, odd files in `out`; and the read-only journal a monitoring script uses."""
 
 from __future__ import annotations
 
@@ -202,3 +202,30 @@ def test_odd_files_in_out_are_skipped_or_kept_and_the_poll_goes_on(client: gw.Cl
     assert {".hidden.xml", broken} <= set(os.listdir(out)), "left in out"
     assert "skipped=2" in repr(report)
 
+
+def test_a_read_only_journal_answers_and_never_writes(sim: gw.Simulator, tmp_path: Path) -> None:
+    # A monitoring script that may only read the journal: it sees the submissions and the stale uploads
+    # (whose upload lock it checks without taking it), and can change nothing.
+    journal_path = tmp_path / "journal.sqlite"
+    with gw.Client(sim_config(sim, journal_path, upload_attempts=1)) as client:
+        interrupted = interrupt_an_upload(sim, client, write_file(tmp_path / "decl.xml", 2_000_000))
+        def on_disk() -> list[bytes]:
+            # WAL mode: a write may land in the -wal file before the journal itself.
+            return [p.read_bytes() for p in (journal_path, Path(f"{journal_path}-wal")) if p.exists()]
+
+        before = on_disk()
+        with gw.Journal(journal_path, read_only=True) as journal:
+            assert journal.read_only
+            assert journal.submission(interrupted.name) == interrupted
+            assert [s.name for s in journal.stale_uploads(client.username)] == [interrupted.name]
+            with pytest.raises(gw.InvalidArgumentError, match="reading only"):
+                journal.close_submission(client.username, interrupted.name)
+        assert on_disk() == before, "nothing was written"
+        assert client.submission(interrupted.name).state is gw.SubmissionState.UPLOADING
+        with gw.Journal(journal_path) as writable:
+            assert not writable.read_only
+            assert [s.name for s in writable.stale_uploads(client.username)] == [interrupted.name]
+    missing = tmp_path / "no-journal.sqlite"
+    with pytest.raises(gw.JournalError, match="no journal"):
+        gw.Journal(missing, read_only=True)
+    assert not missing.exists(), "a read-only open creates nothing"
