@@ -51,6 +51,7 @@ impl PyConfig {
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         certificate: PathBuf,
         journal: PathBuf,
         certificate_password: Option<&Bound<'_, PyAny>>,
@@ -118,7 +119,8 @@ impl PyConfig {
             for (service, gateway) in routes.iter() {
                 let service: String = service.extract()?;
                 let gateway: String = gateway.extract()?;
-                config.routes.push((service, gateway_choice(Some(&gateway), GatewayChoice::New)?));
+                let gateway = gateway_choice(Some(&gateway), GatewayChoice::New)?;
+                config.add_route(&service, gateway).map_err(|e| to_py_err(py, &e))?;
             }
         }
         if let Some(attempts) = upload_attempts {
@@ -144,6 +146,8 @@ impl PyConfig {
         if password.is_some() {
             config.password = password;
             config.password_file = None;
+            // Given here, not by the environment variable it replaces.
+            config.password_source = None;
         }
         if certificate_password.is_some() {
             config.certificate_password = certificate_password;
@@ -241,6 +245,12 @@ impl PyConfig {
     #[getter]
     fn has_password(&self) -> bool {
         self.0.password.is_some() || self.0.password_file.is_some()
+    }
+    /// Where the gateway password comes from, in words (e.g. "the file /etc/skat/password", or the
+    /// environment variable), as a refused login names it; None without one. Never the password itself.
+    #[getter]
+    fn password_origin(&self) -> Option<String> {
+        self.0.password_origin()
     }
     fn __repr__(&self) -> String {
         let c = &self.0;

@@ -18,6 +18,7 @@ pub struct PyService {
     system: &'static str,
     transfer_type: &'static str,
     known: bool,
+    query: bool,
 }
 
 impl From<Service> for PyService {
@@ -34,6 +35,7 @@ impl From<Service> for PyService {
                 TransferType::Ascii => "ascii",
             },
             known: service.known,
+            query: service.is_query(),
             name: service.name,
         }
     }
@@ -64,6 +66,13 @@ impl PyService {
     #[getter]
     fn is_heartbeat(&self) -> bool {
         self.name == crate::gateway::HEARTBEAT_SERVICE
+    }
+    /// True for a service that answers a question rather than takes a declaration (the heartbeat, and those
+    /// whose name ends in `Hent`): identical content is asked again once the earlier query has its answer
+    /// (status 3) or failed, where a declaration's content is never sent twice.
+    #[getter]
+    fn is_query(&self) -> bool {
+        self.query
     }
     fn __repr__(&self) -> String {
         format!("Service({:?}, system={:?})", self.name, self.system)

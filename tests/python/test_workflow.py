@@ -195,6 +195,9 @@ def test_services_ping_and_the_catalogue(client: gw.Client) -> None:
     manifest = next(s for s in services if s.name == SERVICE)
     assert manifest.system == "Manifest" and manifest.transfer_type == "binary" and manifest.known
     assert next(s for s in services if s.is_heartbeat).system == "Gateway"
+    # Queries are asked again once answered; declarations never go twice.
+    assert not manifest.is_query and next(s for s in services if s.is_heartbeat).is_query
+    assert "Manifest.TolddokumentSamlingHent" in {s.name for s in gw.catalogue() if s.is_query}
     assert set(client.services("legacy")) == set(services)
     assert {s.name for s in gw.catalogue()} >= set(names)
 
@@ -285,6 +288,11 @@ def test_configuration_from_the_profile(sim: gw.Simulator) -> None:
     assert config.deadline == datetime.timedelta(hours=6)
     assert config.route(SERVICE) == "new" and config.default_gateway == "new"
     assert config.has_password and "password" not in repr(config).lower()
+    # Where the password comes from, as a refused login says it, never the password itself.
+    assert config.password_origin is not None and str(sim.gateway_password_file) in config.password_origin
+    given = gw.Config.load(sim.config_path, password="from-a-vault")
+    assert given.password_origin is not None and "from-a-vault" not in given.password_origin
+    assert str(sim.gateway_password_file) not in given.password_origin
     with pytest.raises(gw.ConfigError, match="no-such-profile"):
         gw.Config.load(sim.config_path, "no-such-profile")
     custom = gw.Config(
@@ -300,6 +308,21 @@ def test_configuration_from_the_profile(sim: gw.Simulator) -> None:
     assert custom.route(SERVICE) == "legacy" and custom.route(gw.HEARTBEAT_SERVICE) == "new"
     with pytest.raises(gw.InvalidArgumentError, match="environment"):
         gw.Config(certificate=sim.certificate, journal=sim.folder / "j.sqlite", environment="staging")
+    # A route pattern gets the check a config file's [routes] gets.
+    with pytest.raises(gw.InvalidArgumentError, match="pattern"):
+        gw.Config(certificate=sim.certificate, journal=sim.folder / "j.sqlite", routes={"Manifest.*.Opret": "legacy"})
+
+
+def test_a_refused_login_says_where_the_password_came_from(sim: gw.Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKAT_GATEWAY_PASSWORD", "from-the-environment")
+    assert gw.Config.load(sim.config_path).password_origin == "the environment variable SKAT_GATEWAY_PASSWORD"
+    with pytest.raises(gw.AuthenticationError, match="SKAT_GATEWAY_PASSWORD") as raised:
+        gw.Client.from_config(sim.config_path)
+    assert "from-the-environment" not in str(raised.value)
+    # A password given in Python replaces the environment's, and the message says so.
+    with pytest.raises(gw.AuthenticationError, match="configuration given to the library") as raised:
+        gw.Client.from_config(sim.config_path, password="from-a-vault")
+    assert "SKAT_GATEWAY_PASSWORD" not in str(raised.value) and "from-a-vault" not in str(raised.value)
 
 
 def test_names(tmp_path: Path) -> None:
