@@ -213,12 +213,12 @@ impl PyStatusFile {
     /// What the poll that fetched it did with it (see `Receipt.outcome`); for `PollReport.unknown`:
     /// `"unknown_name"` (a name this journal never sent), `"others_reuse"` (the gateway's refusal of another
     /// system's upload under a name this journal used, whose own upload was answered) or `"already_recorded"`
-    /// (seen by an earlier poll). None for a parsed one.
+    /// (seen by an earlier poll). None for a parsed one and a heartbeat's (`Ping.receipt`).
     #[getter(outcome)]
     fn received_outcome(&self) -> Option<&'static str> {
         self.outcome.as_ref().map(outcome_name)
     }
-    /// The same in plain words; None for a parsed one.
+    /// The same in plain words; None for a parsed one and a heartbeat's.
     #[getter(outcome_text)]
     fn received_outcome_text(&self) -> Option<String> {
         self.outcome.as_ref().map(ToString::to_string)
@@ -662,7 +662,8 @@ impl PyPollReport {
     fn skipped(&self) -> Vec<PySkippedFile> {
         self.report.skipped.iter().cloned().map(PySkippedFile).collect()
     }
-    /// Names of the submissions that passed their deadline during this poll (now in `overdue`).
+    /// Names of the submissions that passed their deadline during this poll (with `wait`: during any of its
+    /// polls); they are in `overdue` too.
     #[getter]
     fn newly_overdue(&self) -> Vec<String> {
         self.report.newly_overdue.clone()
