@@ -16,6 +16,8 @@ from pathlib import Path
 
 import skat_gateway as gw
 
+# What submit_file did, in words: SubmitResult.outcome.
+DONE = {"sent": "submitted", "resumed": "finished an interrupted upload", "already_submitted": "already submitted"}
 SAMPLE = b'<?xml version="1.0" encoding="UTF-8"?>\n<AnkomstdeklarationOpret><Id>demo-1</Id></AnkomstdeklarationOpret>\n'
 
 
@@ -24,8 +26,7 @@ def submit_all(config: Path, profile: str | None, service: str, files: list[Path
         names = []
         for file in files:
             result = client.submit_file(service, file)
-            verb = "submitted" if result.sent else "already submitted"
-            print(f"{file}: {verb} as {result.submission.name} ({result.submission.state.value})")
+            print(f"{file}: {DONE[result.outcome]} as {result.submission.name} ({result.submission.state.value})")
             names.append(result.submission.name)
         # Fetch status files until every submission has its final status (or the wait is over).
         report = client.poll(wait=wait)
@@ -34,7 +35,9 @@ def submit_all(config: Path, profile: str | None, service: str, files: list[Path
         failed = False
         for name in names:
             submission = client.submission(name)
-            print(f"{name}: {submission.state.value}", *submission.response_files)
+            print(f"{name}: {submission.state.value}")
+            for response in submission.response_files:
+                print(f"  response {response.remote_name} in {response.local_path}")
             if submission.state is gw.SubmissionState.FAILED and submission.error is not None:
                 failed = True
                 print(f"  rejected: {submission.error.code}: {submission.error.message}", file=sys.stderr)

@@ -7,7 +7,7 @@ use super::hooks::Hooks;
 use super::records::{PyPing, PyPollReport, PyService, PySubmission, PySubmitResult};
 use super::{identity::PySecret, logging};
 use crate::error::{Error, ErrorKind};
-use crate::gateway::client::{PollOptions, SubmitOptions, Submitted};
+use crate::gateway::client::{PollOptions, SubmitOptions};
 use crate::gateway::config::environment_address;
 use crate::gateway::{Client, Config, GatewayChoice};
 use crate::journal::ReceiptOutcome;
@@ -51,6 +51,7 @@ impl PyConfig {
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         certificate: PathBuf,
         journal: PathBuf,
         certificate_password: Option<&Bound<'_, PyAny>>,
@@ -118,7 +119,8 @@ impl PyConfig {
             for (service, gateway) in routes.iter() {
                 let service: String = service.extract()?;
                 let gateway: String = gateway.extract()?;
-                config.routes.push((service, gateway_choice(Some(&gateway), GatewayChoice::New)?));
+                let gateway = gateway_choice(Some(&gateway), GatewayChoice::New)?;
+                config.add_route(&service, gateway).map_err(|e| to_py_err(py, &e))?;
             }
         }
         if let Some(attempts) = upload_attempts {
@@ -144,6 +146,8 @@ impl PyConfig {
         if password.is_some() {
             config.password = password;
             config.password_file = None;
+            // Given here, not by the environment variable it replaces.
+            config.password_source = None;
         }
         if certificate_password.is_some() {
             config.certificate_password = certificate_password;
@@ -241,6 +245,12 @@ impl PyConfig {
     #[getter]
     fn has_password(&self) -> bool {
         self.0.password.is_some() || self.0.password_file.is_some()
+    }
+    /// Where the gateway password comes from, in words (e.g. "the file /etc/skat/password", or the
+    /// environment variable), as a refused login names it; None without one. Never the password itself.
+    #[getter]
+    fn password_origin(&self) -> Option<String> {
+        self.0.password_origin()
     }
     fn __repr__(&self) -> String {
         let c = &self.0;
@@ -450,10 +460,13 @@ impl PyClient {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<PySubmission> {
         let result = self.submit_file(py, service, path, name, prefix, again, allow_empty, progress)?;
-        Ok(PySubmission(result.submission))
+        Ok(PySubmission(result.0.into_submission()))
     }
 
-    /// As `submit`, saying whether the file was sent (`SubmitResult.sent`) or found submitted already.
+    /// As `submit`, saying what was done (`SubmitResult.outcome`): `"sent"` under a new name, `"resumed"` (an
+    /// earlier upload of the same content was interrupted and is now finished under its name) or
+    /// `"already_submitted"` (nothing sent). Another process uploading the same content right now is waited
+    /// for (an `Event` of kind `"waiting_for_other_upload"`), and its submission is then usually the answer.
     #[pyo3(signature = (service, path, *, name = None, prefix = None, again = false, allow_empty = false, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn submit_file(
@@ -469,16 +482,13 @@ impl PyClient {
     ) -> PyResult<PySubmitResult> {
         check_callable(&progress, py, "progress")?;
         let options = SubmitOptions { name, prefix, again, allow_empty };
-        let submitted = self.run(py, progress, |c| c.submit_file(&service, &path, &options))?;
-        Ok(match submitted {
-            Submitted::Sent(submission) | Submitted::Resumed(submission) => PySubmitResult { submission, sent: true },
-            Submitted::AlreadySubmitted(submission) => PySubmitResult { submission, sent: false },
-        })
+        self.run(py, progress, |c| c.submit_file(&service, &path, &options)).map(PySubmitResult)
     }
 
     /// Submits bytes held in memory (a generated declaration) under a generated name ending in `.extension`,
-    /// or under `name`.
-    #[pyo3(signature = (service, data, *, extension = "xml", name = None, prefix = None, progress = None))]
+    /// or under `name`, by the same rules as a file: the same content is not sent twice unless `again`, and
+    /// empty data is refused unless `allow_empty`. Returns the `Submission` (see `submit_bytes_as`).
+    #[pyo3(signature = (service, data, *, extension = "xml", name = None, prefix = None, again = false, allow_empty = false, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn submit_bytes(
         &self,
@@ -488,19 +498,41 @@ impl PyClient {
         extension: &str,
         name: Option<String>,
         prefix: Option<String>,
+        again: bool,
+        allow_empty: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<PySubmission> {
+        let result = self.submit_bytes_as(py, service, data, extension, name, prefix, again, allow_empty, progress)?;
+        Ok(PySubmission(result.0.into_submission()))
+    }
+
+    /// As `submit_bytes`, saying what was done (a `SubmitResult`, as `submit_file` gives for a file).
+    #[pyo3(signature = (service, data, *, extension = "xml", name = None, prefix = None, again = false, allow_empty = false, progress = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_bytes_as(
+        &self,
+        py: Python<'_>,
+        service: String,
+        data: Vec<u8>,
+        extension: &str,
+        name: Option<String>,
+        prefix: Option<String>,
+        again: bool,
+        allow_empty: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<PySubmitResult> {
         check_callable(&progress, py, "progress")?;
-        let options = SubmitOptions { name, prefix, ..SubmitOptions::default() };
+        let options = SubmitOptions { name, prefix, again, allow_empty };
         let extension = extension.to_string();
-        self.run(py, progress, |c| c.submit_bytes(&service, &data, &extension, &options)).map(PySubmission)
+        self.run(py, progress, |c| c.submit_bytes_as(&service, &data, &extension, &options)).map(PySubmitResult)
     }
 
     /// Fetches everything new from `out` into `inbox` (default: the profile's), records it, applies the
     /// status files to their submissions and then deletes them in `out` (unless `keep_remote`). With `wait`
     /// (seconds or a `timedelta`) it polls every `interval` (default 2 s) until no submission waits for a
     /// status or `wait` has passed. Ctrl-C during the wait raises `KeyboardInterrupt` at once; the journal
-    /// keeps everything fetched until then.
+    /// keeps everything fetched until then. The report also lists, from the journal, what needs attention
+    /// now (`rejected`, `overdue`, `stale`) and what still waits (`pending`), on every poll.
     #[pyo3(signature = (inbox = None, *, wait = None, interval = None, keep_remote = false, delete_unknown = false))]
     fn poll(
         &self,
@@ -520,23 +552,15 @@ impl PyClient {
                 Some(wait) => c.poll_until_settled(&inbox, &options, wait, interval)?,
                 None => c.poll(&inbox, &options)?,
             };
-            let mut receipts = Vec::with_capacity(report.receipts.len());
-            for received in report.receipts {
-                let state = match &received.outcome {
+            // A receipt seen before says nothing of the state: the journal does.
+            let mut states = Vec::with_capacity(report.receipts.len());
+            for received in &report.receipts {
+                states.push(match &received.outcome {
                     ReceiptOutcome::Applied { state } | ReceiptOutcome::ReuseAfterRetryIgnored { state } => *state,
                     _ => c.journal().submission(c.username(), &received.receipt.transaction_id)?.state,
-                };
-                receipts.push((received, state));
+                });
             }
-            Ok(PyPollReport {
-                receipts,
-                files: report.files,
-                unknown: report.unknown,
-                unknown_files: report.unknown_files,
-                invalid: report.invalid.into_iter().map(|f| (f.remote_name, f.local_path, f.reason)).collect(),
-                overdue: report.overdue,
-                stale: report.stale,
-            })
+            Ok(PyPollReport { report, states })
         })
     }
 
@@ -566,18 +590,33 @@ impl PyClient {
         Ok(list.into_iter().map(PySubmission).collect())
     }
 
-    /// Submissions still waiting for a status.
+    /// Submissions still waiting for a status (Uploaded, Delivered, Accepted, Overdue).
     fn pending(&self, py: Python<'_>) -> PyResult<Vec<PySubmission>> {
         Ok(self.run(py, None, |c| c.pending())?.into_iter().map(PySubmission).collect())
     }
 
-    /// Uploads that were interrupted and that no live upload holds: submit the same file again to finish them.
+    /// Uploads that were interrupted and that no live process holds (its upload lock, which the operating
+    /// system drops when the process dies, is free): submit the same file again to finish one, or
+    /// `close_submission` it to abandon it. An upload running in another process or thread is not stale.
     fn stale_uploads(&self, py: Python<'_>) -> PyResult<Vec<PySubmission>> {
         Ok(self.run(py, None, |c| c.stale_uploads())?.into_iter().map(PySubmission).collect())
     }
 
-    /// Closes a submission that waits for a status which will not come (e.g. Overdue, after asking the
-    /// agency): it becomes Closed and nothing more is waited for. The time and `reason` are kept.
+    /// Rejected submissions (status 0, or an upload the gateway refused for good) that nobody closed
+    /// (acknowledged) yet: what makes `skat-gateway poll` exit 9.
+    fn rejected(&self, py: Python<'_>) -> PyResult<Vec<PySubmission>> {
+        Ok(self.run(py, None, |c| c.rejected())?.into_iter().map(PySubmission).collect())
+    }
+
+    /// Closes a submission; the time and `reason` are kept in the journal, and polls stop reporting it:
+    /// - one that waits for a status which will not come (typically Overdue, after asking the agency) becomes
+    ///   Closed: nothing more is waited for (a late status 3 or 0 is still recorded and wins);
+    /// - an interrupted upload that will not be finished (the file was corrected and sent under a new name) is
+    ///   abandoned: Closed, its spool copy removed, never resumed; refused (`InvalidArgumentError`) while a
+    ///   process is uploading it;
+    /// - a Failed one is acknowledged: it stays Failed and leaves `rejected()`.
+    ///
+    /// Raises `InvalidArgumentError` for one that is Responded or closed already.
     #[pyo3(signature = (name, reason = None))]
     fn close_submission(&self, py: Python<'_>, name: String, reason: Option<String>) -> PyResult<PySubmission> {
         self.run(py, None, |c| c.close_submission(&name, reason.as_deref())).map(PySubmission)

@@ -19,6 +19,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct PyJournal {
     inner: Mutex<Option<Arc<Journal>>>,
     path: PathBuf,
+    read_only: bool,
 }
 
 impl PyJournal {
@@ -34,16 +35,27 @@ impl PyJournal {
 
 #[pymethods]
 impl PyJournal {
-    /// Opens (creating if needed) the journal at `path`.
+    /// Opens (creating if needed) the journal at `path`. With `read_only=True` an existing journal is only
+    /// read: nothing is ever written, so a user who may only read the file (monitoring) can use it, and a
+    /// wrong file is never changed; `close_submission` then raises `InvalidArgumentError`.
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<PyJournal> {
-        let journal = py.detach(|| Journal::open(&path)).map_err(|e| to_py_err(py, &e))?;
-        Ok(PyJournal { path: journal.path().to_path_buf(), inner: Mutex::new(Some(Arc::new(journal))) })
+    #[pyo3(signature = (path, *, read_only = false))]
+    fn new(py: Python<'_>, path: PathBuf, read_only: bool) -> PyResult<PyJournal> {
+        let journal = py
+            .detach(|| if read_only { Journal::open_read_only(&path) } else { Journal::open(&path) })
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok(PyJournal { path: journal.path().to_path_buf(), inner: Mutex::new(Some(Arc::new(journal))), read_only })
     }
 
     #[getter]
     fn path(&self) -> PathBuf {
         self.path.clone()
+    }
+
+    /// True when opened with `read_only=True`.
+    #[getter]
+    fn read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The schema version of the file.
@@ -100,7 +112,13 @@ impl PyJournal {
         self.run(py, |j| j.name_used(&owner, &name))
     }
 
-    /// Closes `owner`'s submission `name`, which waits for a status that will not come.
+    /// `owner`'s uploads that were interrupted and that no live process holds (see `Client.stale_uploads`).
+    fn stale_uploads(&self, py: Python<'_>, owner: String) -> PyResult<Vec<PySubmission>> {
+        Ok(self.run(py, |j| j.stale_uploads(&owner))?.into_iter().map(PySubmission).collect())
+    }
+
+    /// Closes `owner`'s submission `name`: one waiting for a status that will not come, an interrupted upload
+    /// to abandon (its spool copy is removed), or a Failed one to acknowledge (see `Client.close_submission`).
     #[pyo3(signature = (owner, name, reason = None))]
     fn close_submission(&self, py: Python<'_>, owner: String, name: String, reason: Option<String>) -> PyResult<PySubmission> {
         self.run(py, |j| j.close(&owner, &name, reason.as_deref())).map(PySubmission)

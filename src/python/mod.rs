@@ -61,6 +61,10 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::PyPollReport>()?;
     m.add_class::<records::PyFetchedFile>()?;
     m.add_class::<records::PyInvalidFile>()?;
+    m.add_class::<records::PySkippedFile>()?;
+    m.add_class::<records::PyReceiptFile>()?;
+    m.add_class::<records::PyResponseFile>()?;
+    m.add_class::<sim::PyAuditEntry>()?;
     m.add_class::<records::PyPing>()?;
     m.add_class::<records::PyDownload>()?;
     m.add_class::<records::PyRemoteEntry>()?;

@@ -3,9 +3,9 @@
 
 use super::convert::{datetime_from_ms, optional_datetime_from_ms, submission_state, timedelta_from};
 use crate::ftp::RemoteEntry;
-use crate::gateway::client::{FetchedFile, Ping, ReceivedReceipt};
-use crate::gateway::{Event, GatewayChoice, Receipt, ReceiptError, Service, System, TransferType};
-use crate::journal::{Download, ReceiptOutcome, Submission, SubmissionState};
+use crate::gateway::client::{FetchedFile, InvalidFile, Ping, PollReport, ReceivedReceipt, SkippedFile};
+use crate::gateway::{Event, GatewayChoice, Receipt, ReceiptError, Service, Submitted, System, TransferType};
+use crate::journal::{Download, ReceiptFile, ReceiptOutcome, ResponseFile, Submission, SubmissionState};
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ pub struct PyService {
     system: &'static str,
     transfer_type: &'static str,
     known: bool,
+    query: bool,
 }
 
 impl From<Service> for PyService {
@@ -34,6 +35,7 @@ impl From<Service> for PyService {
                 TransferType::Ascii => "ascii",
             },
             known: service.known,
+            query: service.is_query(),
             name: service.name,
         }
     }
@@ -64,6 +66,13 @@ impl PyService {
     #[getter]
     fn is_heartbeat(&self) -> bool {
         self.name == crate::gateway::HEARTBEAT_SERVICE
+    }
+    /// True for a service that answers a question rather than takes a declaration (the heartbeat, and those
+    /// whose name ends in `Hent`): identical content is asked again once the earlier query has its answer
+    /// (status 3) or failed, where a declaration's content is never sent twice.
+    #[getter]
+    fn is_query(&self) -> bool {
+        self.query
     }
     fn __repr__(&self) -> String {
         format!("Service({:?}, system={:?})", self.name, self.system)
@@ -104,11 +113,23 @@ pub struct PyStatusFile {
     receipt: Receipt,
     local_path: Option<PathBuf>,
     gateway: Option<GatewayChoice>,
+    /// What the poll that fetched it did with it (None for a parsed one or a heartbeat's).
+    outcome: Option<ReceiptOutcome>,
 }
 
 impl PyStatusFile {
     pub fn new(receipt: Receipt, local_path: Option<PathBuf>, gateway: Option<GatewayChoice>) -> Self {
-        PyStatusFile { receipt, local_path, gateway }
+        PyStatusFile { receipt, local_path, gateway, outcome: None }
+    }
+
+    /// A status file a poll fetched, with what it did.
+    pub fn received(received: ReceivedReceipt) -> Self {
+        PyStatusFile {
+            receipt: received.receipt,
+            local_path: Some(received.local_path),
+            gateway: Some(received.gateway),
+            outcome: Some(received.outcome),
+        }
     }
 }
 
@@ -189,6 +210,19 @@ impl PyStatusFile {
     fn gateway(&self) -> Option<&str> {
         self.gateway.map(GatewayChoice::as_str)
     }
+    /// What the poll that fetched it did with it (see `Receipt.outcome`); for `PollReport.unknown`:
+    /// `"unknown_name"` (a name this journal never sent), `"others_reuse"` (the gateway's refusal of another
+    /// system's upload under a name this journal used, whose own upload was answered) or `"already_recorded"`
+    /// (seen by an earlier poll). None for a parsed one and a heartbeat's (`Ping.receipt`).
+    #[getter(outcome)]
+    fn received_outcome(&self) -> Option<&'static str> {
+        self.outcome.as_ref().map(outcome_name)
+    }
+    /// The same in plain words; None for a parsed one and a heartbeat's.
+    #[getter(outcome_text)]
+    fn received_outcome_text(&self) -> Option<String> {
+        self.outcome.as_ref().map(ToString::to_string)
+    }
     fn __repr__(&self) -> String {
         format!("StatusFile({:?}, name={:?}, code={})", self.receipt.status_file, self.receipt.transaction_id, self.code())
     }
@@ -203,8 +237,8 @@ pub struct PyReceipt {
 
 impl PyReceipt {
     pub fn create(py: Python<'_>, received: ReceivedReceipt, state: SubmissionState) -> PyResult<Py<PyReceipt>> {
-        let base = PyStatusFile::new(received.receipt, Some(received.local_path), Some(received.gateway));
-        Py::new(py, PyClassInitializer::from(base).add_subclass(PyReceipt { state, outcome: received.outcome }))
+        let outcome = received.outcome.clone();
+        Py::new(py, PyClassInitializer::from(PyStatusFile::received(received)).add_subclass(PyReceipt { state, outcome }))
     }
 }
 
@@ -215,8 +249,9 @@ impl PyReceipt {
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         submission_state(py, self.state)
     }
-    /// What the receipt did: `"applied"`, `"reuse_after_retry_ignored"` (a name-reuse refusal of a retried
-    /// upload: an earlier attempt landed) or `"already_recorded"`.
+    /// What the receipt did: `"applied"` (it moved the submission on, or confirmed its state),
+    /// `"reuse_after_retry_ignored"` (a name-reuse refusal of a retried upload: an earlier attempt landed) or
+    /// `"already_recorded"` (an earlier poll recorded it: fetched again after a poll cut off before the delete).
     #[getter]
     fn outcome(&self) -> &'static str {
         outcome_name(&self.outcome)
@@ -369,41 +404,115 @@ impl PySubmission {
     fn error(&self) -> Option<PyReceiptError> {
         self.0.error.clone().map(PyReceiptError)
     }
-    /// Response files the gateway exposed for it (names in `out`).
+    /// The response files the gateway exposed for it, each with where a poll put it in the inbox
+    /// (`ResponseFile` records).
     #[getter]
-    fn response_files(&self) -> Vec<String> {
-        self.0.response_files.iter().map(|r| r.remote_name.clone()).collect()
+    fn response_files(&self) -> Vec<PyResponseFile> {
+        self.0.response_files.iter().cloned().map(PyResponseFile).collect()
     }
-    /// The status files received for it, oldest first.
+    /// The status files received for it, oldest first, each with its code and where a poll put it in the
+    /// inbox (`ReceiptFile` records).
     #[getter]
-    fn receipts(&self) -> Vec<String> {
-        self.0.receipts.iter().map(|r| r.status_file.clone()).collect()
+    fn receipts(&self) -> Vec<PyReceiptFile> {
+        self.0.receipts.iter().cloned().map(PyReceiptFile).collect()
+    }
+    /// True when the name was chosen (`submit(..., name=...)`) rather than generated. Only a chosen name can
+    /// also be used by another system sharing the certificate: its status 0 refusals are left in `out`.
+    #[getter]
+    fn name_chosen(&self) -> bool {
+        self.0.name_chosen
     }
     fn __repr__(&self) -> String {
         format!("Submission(name={:?}, service={:?}, state={})", self.0.name, self.0.service, self.0.state)
     }
 }
 
-/// What `Client.submit_file` did: sent the file, or found the same content submitted before.
-#[pyclass(module = "skat_gateway._native", name = "SubmitResult", frozen)]
-pub struct PySubmitResult {
-    pub submission: Submission,
-    pub sent: bool,
+/// A status file the journal recorded for a submission (`Submission.receipts`).
+#[pyclass(module = "skat_gateway._native", name = "ReceiptFile", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyReceiptFile(pub ReceiptFile);
+
+#[pymethods]
+impl PyReceiptFile {
+    /// Its name in `out`, e.g. `status_Manifest.AnkomstdeklarationOpret_decl-....xml_2.xml`.
+    #[getter]
+    fn status_file(&self) -> &str {
+        &self.0.status_file
+    }
+    /// 0 (error), 1 (delivered), 2 (accepted) or 3 (a response file is waiting).
+    #[getter]
+    fn code(&self) -> u8 {
+        self.0.code
+    }
+    /// Where the poll put it in the inbox (the system downstream may have moved it since); None when the
+    /// journal records no download of it.
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        self.0.local_path.clone()
+    }
+    /// When it was recorded (an aware UTC datetime).
+    #[getter]
+    fn received_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime_from_ms(py, self.0.received_at)
+    }
+    fn __repr__(&self) -> String {
+        format!("ReceiptFile({:?}, code={}, local_path={:?})", self.0.status_file, self.0.code, self.0.local_path)
+    }
 }
+
+/// A response file the gateway exposed for a submission (`Submission.response_files`).
+#[pyclass(module = "skat_gateway._native", name = "ResponseFile", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyResponseFile(pub ResponseFile);
+
+#[pymethods]
+impl PyResponseFile {
+    /// Its name in `out`, e.g. `response_Manifest.AnkomstdeklarationOpret_decl-....xml`.
+    #[getter]
+    fn remote_name(&self) -> &str {
+        &self.0.remote_name
+    }
+    /// Where a poll put it in the inbox; None until it is fetched.
+    #[getter]
+    fn local_path(&self) -> Option<PathBuf> {
+        self.0.local_path.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!("ResponseFile({:?}, local_path={:?})", self.0.remote_name, self.0.local_path)
+    }
+}
+
+/// What `Client.submit_file` (or `submit_bytes_as`) did: sent the file under a new name, finished an
+/// interrupted upload of it under its name, or found the same content submitted before.
+#[pyclass(module = "skat_gateway._native", name = "SubmitResult", frozen)]
+pub struct PySubmitResult(pub Submitted);
 
 #[pymethods]
 impl PySubmitResult {
+    /// The submission: the new one, the resumed one, or the earlier one of the same content.
     #[getter]
     fn submission(&self) -> PySubmission {
-        PySubmission(self.submission.clone())
+        PySubmission(self.0.submission().clone())
     }
-    /// False when the same content went to the same service before and did not fail: nothing was sent.
+    /// `"sent"` (uploaded under a new name), `"resumed"` (an earlier, interrupted upload of the same content
+    /// was finished under its name) or `"already_submitted"` (the same content went to the same service
+    /// before and has not failed: nothing was sent). The same words as `skat-gateway submit --json`.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        self.0.outcome()
+    }
+    /// True when this call uploaded the file: `"sent"` or `"resumed"`. False for `"already_submitted"`.
     #[getter]
     fn sent(&self) -> bool {
-        self.sent
+        !matches!(self.0, Submitted::AlreadySubmitted(_))
+    }
+    /// True when an interrupted upload was finished under its earlier name.
+    #[getter]
+    fn resumed(&self) -> bool {
+        matches!(self.0, Submitted::Resumed(_))
     }
     fn __repr__(&self) -> String {
-        format!("SubmitResult(name={:?}, sent={})", self.submission.name, if self.sent { "True" } else { "False" })
+        format!("SubmitResult(name={:?}, outcome={:?})", self.0.submission().name, self.0.outcome())
     }
 }
 
@@ -447,44 +556,76 @@ impl PyFetchedFile {
     }
 }
 
-/// A file named like a status file that could not be understood (kept in the inbox).
+/// A file of `out` named like a status file that could not be understood (`PollReport.invalid`): its copy is
+/// kept in the inbox.
 #[pyclass(module = "skat_gateway._native", name = "InvalidFile", frozen)]
-pub struct PyInvalidFile {
-    remote_name: String,
-    local_path: PathBuf,
-    reason: String,
-}
+pub struct PyInvalidFile(pub InvalidFile);
 
 #[pymethods]
 impl PyInvalidFile {
+    /// `"new"` or `"legacy"`: the gateway whose `out` it came from.
+    #[getter]
+    fn gateway(&self) -> &str {
+        self.0.gateway.as_str()
+    }
     #[getter]
     fn remote_name(&self) -> &str {
-        &self.remote_name
+        &self.0.remote_name
     }
+    /// Its copy in the inbox.
     #[getter]
     fn local_path(&self) -> PathBuf {
-        self.local_path.clone()
+        self.0.local_path.clone()
     }
+    /// Why it could not be read.
     #[getter]
     fn reason(&self) -> &str {
-        &self.reason
+        &self.0.reason
     }
     fn __repr__(&self) -> String {
-        format!("InvalidFile({:?}, reason={:?})", self.remote_name, self.reason)
+        format!("InvalidFile({:?}, reason={:?})", self.0.remote_name, self.0.reason)
     }
 }
 
-/// What one `Client.poll` found and did.
+/// A file of `out` that was not fetched because its name cannot be a file in the inbox (`PollReport.skipped`):
+/// a leading dot, a control character, not UTF-8, too long. It is left in `out`; the poll goes on.
+#[pyclass(module = "skat_gateway._native", name = "SkippedFile", frozen)]
+pub struct PySkippedFile(pub SkippedFile);
+
+#[pymethods]
+impl PySkippedFile {
+    /// `"new"` or `"legacy"`: the gateway whose `out` holds it.
+    #[getter]
+    fn gateway(&self) -> &str {
+        self.0.gateway.as_str()
+    }
+    /// Its name as the listing gave it.
+    #[getter]
+    fn remote_name(&self) -> &str {
+        &self.0.remote_name
+    }
+    /// Why it was skipped.
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    fn __repr__(&self) -> String {
+        format!("SkippedFile({:?}, reason={:?})", self.0.remote_name, self.0.reason)
+    }
+}
+
+/// What one `Client.poll` found and did (with `wait`: every poll of the wait), and, from the journal after
+/// it, what needs attention now. The lists of what needs attention (`rejected`, `overdue`, `stale`) are
+/// complete on every poll, not only on the one that first saw a submission get there.
 #[pyclass(module = "skat_gateway._native", name = "PollReport", frozen)]
 pub struct PyPollReport {
-    /// Receipts applied to this journal's submissions, with each submission's state after it.
-    pub receipts: Vec<(ReceivedReceipt, SubmissionState)>,
-    pub files: Vec<FetchedFile>,
-    pub unknown: Vec<ReceivedReceipt>,
-    pub unknown_files: Vec<FetchedFile>,
-    pub invalid: Vec<(String, PathBuf, String)>,
-    pub overdue: Vec<Submission>,
-    pub stale: Vec<Submission>,
+    pub report: PollReport,
+    /// The state of each receipt's submission after it, in the order of `report.receipts`.
+    pub states: Vec<SubmissionState>,
+}
+
+fn submissions(list: &[Submission]) -> Vec<PySubmission> {
+    list.iter().cloned().map(PySubmission).collect()
 }
 
 #[pymethods]
@@ -492,56 +633,79 @@ impl PyPollReport {
     /// The status files applied to this journal's submissions (a `list[Receipt]`).
     #[getter]
     fn receipts(&self, py: Python<'_>) -> PyResult<Vec<Py<PyReceipt>>> {
-        self.receipts.iter().map(|(r, state)| PyReceipt::create(py, r.clone(), *state)).collect()
+        self.report.receipts.iter().zip(&self.states).map(|(r, state)| PyReceipt::create(py, r.clone(), *state)).collect()
     }
     /// Every file fetched into the inbox.
     #[getter]
     fn files(&self) -> Vec<PyFetchedFile> {
-        self.files.iter().cloned().map(PyFetchedFile).collect()
+        self.report.files.iter().cloned().map(PyFetchedFile).collect()
     }
-    /// Status files for names this journal never sent: kept in `out` (another system may share the
-    /// certificate) and in the inbox.
+    /// Status files for another system that may share the certificate (`.outcome` says why: a name this
+    /// journal never sent, or a refusal of another system's upload under a name this journal used): kept in
+    /// `out` for it (unless `delete_unknown`), and copied into the inbox.
     #[getter]
     fn unknown(&self) -> Vec<PyStatusFile> {
-        self.unknown.iter().map(|r| PyStatusFile::new(r.receipt.clone(), Some(r.local_path.clone()), Some(r.gateway))).collect()
+        self.report.unknown.iter().cloned().map(PyStatusFile::received).collect()
     }
     /// Other files no status file of this journal names as its response (kept in `out`).
     #[getter]
     fn unknown_files(&self) -> Vec<PyFetchedFile> {
-        self.unknown_files.iter().cloned().map(PyFetchedFile).collect()
+        self.report.unknown_files.iter().cloned().map(PyFetchedFile).collect()
     }
-    /// Files named like status files that could not be understood.
+    /// Files named like status files that could not be understood (copies kept in the inbox).
     #[getter]
     fn invalid(&self) -> Vec<PyInvalidFile> {
-        self.invalid
-            .iter()
-            .map(|(remote_name, local_path, reason)| PyInvalidFile {
-                remote_name: remote_name.clone(),
-                local_path: local_path.clone(),
-                reason: reason.clone(),
-            })
-            .collect()
+        self.report.invalid.iter().cloned().map(PyInvalidFile).collect()
     }
-    /// Submissions that passed their deadline during this poll.
+    /// Files of `out` whose names cannot be files in the inbox: not fetched, left in `out`.
+    #[getter]
+    fn skipped(&self) -> Vec<PySkippedFile> {
+        self.report.skipped.iter().cloned().map(PySkippedFile).collect()
+    }
+    /// Names of the submissions that passed their deadline during this poll (with `wait`: during any of its
+    /// polls); they are in `overdue` too.
+    #[getter]
+    fn newly_overdue(&self) -> Vec<String> {
+        self.report.newly_overdue.clone()
+    }
+    /// Every submission of this certificate that was rejected (status 0, or an upload refused for good) and
+    /// not closed since (`Client.close_submission` acknowledges one).
+    #[getter]
+    fn rejected(&self) -> Vec<PySubmission> {
+        submissions(&self.report.rejected)
+    }
+    /// Every submission of this certificate that is Overdue (no status 2 before its deadline), on every poll
+    /// until a late status comes or it is closed.
     #[getter]
     fn overdue(&self) -> Vec<PySubmission> {
-        self.overdue.iter().cloned().map(PySubmission).collect()
+        submissions(&self.report.overdue)
     }
-    /// Uploads that were interrupted and that no live upload holds: submit the same file again to finish them.
+    /// Every upload that was interrupted and that no live process holds: submit the same file again to finish
+    /// it, or close it (`Client.close_submission`) to abandon it.
     #[getter]
     fn stale(&self) -> Vec<PySubmission> {
-        self.stale.iter().cloned().map(PySubmission).collect()
+        submissions(&self.report.stale)
+    }
+    /// Names of the submissions still waiting for a status (empty: everything is settled).
+    #[getter]
+    fn pending(&self) -> Vec<String> {
+        self.report.pending.clone()
     }
     fn __repr__(&self) -> String {
+        let r = &self.report;
         format!(
-            "PollReport(receipts={}, files={}, unknown={}, unknown_files={}, invalid={}, overdue={}, stale={})",
-            self.receipts.len(),
-            self.files.len(),
-            self.unknown.len(),
-            self.unknown_files.len(),
-            self.invalid.len(),
-            self.overdue.len(),
-            self.stale.len()
+            "PollReport(receipts={}, files={}, unknown={}, unknown_files={}, invalid={}, skipped={}, rejected={}, \
+             overdue={}, stale={}, pending={})",
+            r.receipts.len(),
+            r.files.len(),
+            r.unknown.len(),
+            r.unknown_files.len(),
+            r.invalid.len(),
+            r.skipped.len(),
+            r.rejected.len(),
+            r.overdue.len(),
+            r.stale.len(),
+            r.pending.len()
         )
     }
 }
@@ -654,7 +818,9 @@ pub struct PyEvent(pub Event);
 #[pymethods]
 impl PyEvent {
     /// `"connecting"`, `"connected"`, `"reserved"`, `"snapshotting"`, `"uploading"`, `"uploaded"`,
-    /// `"retrying"`, `"waiting_for_other_poll"`, `"downloaded"`, `"receipt"` or `"deleted_remote"`.
+    /// `"retrying"`, `"waiting_for_other_poll"` (another poll of the journal runs; this one waits),
+    /// `"waiting_for_other_upload"` (another process is uploading the same content as `name`; this submission
+    /// waits for it, then decides again), `"downloaded"`, `"receipt"` or `"deleted_remote"`.
     #[getter]
     fn kind(&self) -> &'static str {
         match &self.0 {
@@ -672,7 +838,8 @@ impl PyEvent {
             Event::DeletedRemote { .. } => "deleted_remote",
         }
     }
-    /// The submission's filename (reserved, uploading, uploaded, retrying, receipt: its transaction id).
+    /// The submission's filename (reserved, uploading, uploaded, retrying, waiting_for_other_upload: the one
+    /// being uploaded by the other process; receipt: its transaction id).
     #[getter]
     fn name(&self) -> Option<&str> {
         match &self.0 {
@@ -693,7 +860,8 @@ impl PyEvent {
             _ => None,
         }
     }
-    /// The local file (snapshotting: the file being submitted; downloaded: where it landed).
+    /// The local file (snapshotting: the file being submitted; downloaded: where it landed;
+    /// waiting_for_other_poll: the journal's poll lock file).
     #[getter]
     fn local_path(&self) -> Option<PathBuf> {
         match &self.0 {

@@ -1,9 +1,9 @@
 //! `Simulator`: the in-process gateway simulator, for tests and offline integration work.
 
-use super::convert::duration_from;
+use super::convert::{datetime_from_ms, duration_from};
 use super::errors::{invalid_argument, to_py_err};
 use super::logging;
-use crate::sim::{ClientFiles, Delays, Fault, SimConfig, SimHandle, Simulator};
+use crate::sim::{AuditEntry, AuditEvent, ClientFiles, Delays, Fault, SimConfig, SimHandle, Simulator};
 use pyo3::prelude::*;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -222,6 +222,13 @@ impl PySimulator {
         self.with_handle(py, |h| Ok(h.legacy_out_dir(&username)))
     }
 
+    /// The simulator's own record, oldest first: every upload it accepted as a new transaction, every file
+    /// it published in `out` and every file a client deleted there, each with its content's SHA-256. What a
+    /// test compares its journal and inbox with (e.g. that a declaration was received exactly once).
+    fn audit(&self, py: Python<'_>) -> PyResult<Vec<PyAuditEntry>> {
+        Ok(self.with_handle(py, |h| h.audit())?.into_iter().map(PyAuditEntry).collect())
+    }
+
     /// Backend systems down (no status files are written, as at the agency) or up again.
     fn set_backend_available(&self, py: Python<'_>, available: bool) -> PyResult<()> {
         self.with_handle(py, |h| {
@@ -342,5 +349,50 @@ impl Drop for PySimulator {
             };
             let _ = Python::try_attach(|py| py.detach(stop));
         }
+    }
+}
+
+/// One line of the simulator's audit record (`Simulator.audit()`).
+#[pyclass(module = "skat_gateway._native", name = "AuditEntry", frozen)]
+pub struct PyAuditEntry(AuditEntry);
+
+#[pymethods]
+impl PyAuditEntry {
+    /// When it happened (an aware UTC datetime).
+    #[getter]
+    fn at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime_from_ms(py, self.0.at_ms)
+    }
+    /// `"received"` (an upload accepted as a new transaction; not one refused as a reused name),
+    /// `"published"` (a status or response file put in `out`) or `"deleted"` (a client deleted a file in `out`).
+    #[getter]
+    fn event(&self) -> &'static str {
+        match self.0.event {
+            AuditEvent::Received => "received",
+            AuditEvent::Published => "published",
+            AuditEvent::Deleted => "deleted",
+        }
+    }
+    /// `"new"` or `"legacy"`.
+    #[getter]
+    fn gateway(&self) -> &str {
+        &self.0.gateway
+    }
+    #[getter]
+    fn username(&self) -> &str {
+        &self.0.username
+    }
+    /// The file's name (for `"received"`: the transaction's filename).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// SHA-256 of the file's content, in hex.
+    #[getter]
+    fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    fn __repr__(&self) -> String {
+        format!("AuditEntry({}, {:?}, gateway={:?})", self.event(), self.0.name, self.0.gateway)
     }
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -43,6 +43,22 @@ def declaration(tmp_path: Path) -> Path:
     path = tmp_path / "ankomst.xml"
     path.write_bytes(b'<?xml version="1.0"?>\n<AnkomstdeklarationOpret><Id>1</Id></AnkomstdeklarationOpret>\n')
     return path
+
+
+def sim_config(sim: gw.Simulator, journal: Path, **settings: Any) -> gw.Config:
+    """Settings for the simulator's client certificate with a journal of its own (a second system sharing the
+    certificate, or a profile with other settings: `upload_attempts`, `deadline`, ...)."""
+    return gw.Config(
+        certificate=sim.certificate,
+        certificate_password=sim.certificate_password_file.read_text().strip(),
+        password=sim.gateway_password_file.read_text().strip(),
+        host=sim.host,
+        port=sim.port,
+        ca_file=sim.ca_file,
+        system_roots=False,
+        journal=journal,
+        **settings,
+    )
 
 
 def write_file(path: Path, size: int) -> Path:

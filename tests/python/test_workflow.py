@@ -12,7 +12,9 @@ import skat_gateway as gw
 from conftest import SERVICE, partial_files
 
 
-def test_a_submission_reaches_status_3_with_its_receipts_and_response(client: gw.Client, declaration: Path, tmp_path: Path) -> None:
+def test_a_submission_reaches_status_3_with_its_receipts_and_response(
+    sim: gw.Simulator, client: gw.Client, declaration: Path, tmp_path: Path
+) -> None:
     submission = client.submit(SERVICE, declaration)
     assert submission.service == SERVICE
     assert submission.state is gw.SubmissionState.UPLOADED
@@ -44,12 +46,34 @@ def test_a_submission_reaches_status_3_with_its_receipts_and_response(client: gw
 
     done = client.submission(submission.name)
     assert done.state is gw.SubmissionState.RESPONDED and done.is_final
-    assert done.receipts == sorted(r.status_file for r in report.receipts)
-    assert done.response_files == by_code[3].response_files
+    # The journal's records of the receipts and the response: each with where the poll put it in the inbox.
+    assert [r.status_file for r in done.receipts] == sorted(r.status_file for r in report.receipts)
+    assert [r.code for r in done.receipts] == [1, 2, 3]
+    for recorded in done.receipts:
+        assert isinstance(recorded, gw.ReceiptFile)
+        assert recorded.local_path is not None and recorded.local_path.parent == inbox and recorded.local_path.is_file()
+        assert recorded.local_path == by_code[recorded.code].local_path
+        assert recorded.received_at.tzinfo is datetime.timezone.utc
+        assert submission.uploaded_at <= recorded.received_at <= datetime.datetime.now(datetime.timezone.utc)
+    assert [r.remote_name for r in done.response_files] == by_code[3].response_files
+    (response,) = done.response_files
+    assert isinstance(response, gw.ResponseFile)
+    assert response.local_path == inbox / response.remote_name and response.local_path.read_bytes().startswith(b"<?xml")
+    assert done.receipts == client.submission(submission.name).receipts, "records compare by value"
+    assert not done.name_chosen
     assert done.responded_at is not None and done.created_at <= done.responded_at
     assert done.skat_transaction_id == by_code[1].skat_transaction_id
     assert client.pending() == []
     assert partial_files(inbox) == []
+    # The simulator's own record: the upload received once, with the content sent, and the four files it
+    # published in out, all deleted by the poll.
+    audit = sim.audit()
+    (upload,) = [e for e in audit if e.event == "received"]
+    assert upload.name == submission.name and upload.sha256 == submission.sha256 and upload.gateway == "new"
+    assert upload.username == sim.username and upload.at.tzinfo is datetime.timezone.utc
+    published = sorted(e.name for e in audit if e.event == "published")
+    assert published == sorted(f.remote_name for f in report.files)
+    assert sorted(e.name for e in audit if e.event == "deleted") == published
 
 
 def test_a_reused_name_is_refused_locally_and_by_the_gateway(sim: gw.Simulator, declaration: Path, tmp_path: Path) -> None:
@@ -89,11 +113,35 @@ def test_a_reused_name_is_refused_locally_and_by_the_gateway(sim: gw.Simulator, 
 
 def test_the_same_content_is_not_sent_twice_unless_asked(client: gw.Client, declaration: Path) -> None:
     first = client.submit_file(SERVICE, declaration)
-    assert first.sent
+    assert first.sent and first.outcome == "sent" and not first.resumed
     second = client.submit_file(SERVICE, str(declaration))
-    assert not second.sent and second.submission.name == first.submission.name
+    assert not second.sent and second.outcome == "already_submitted" and not second.resumed
+    assert second.submission.name == first.submission.name
     forced = client.submit_file(SERVICE, declaration, again=True)
-    assert forced.sent and forced.submission.name != first.submission.name
+    assert forced.sent and forced.outcome == "sent" and forced.submission.name != first.submission.name
+    assert "already_submitted" in repr(second)
+
+
+def test_bytes_follow_the_same_rules_and_say_what_was_done(client: gw.Client) -> None:
+    data = b"<x>generated</x>"
+    first = client.submit_bytes_as(SERVICE, data, prefix="gen")
+    assert first.outcome == "sent" and first.submission.name.startswith("gen-") and first.submission.local_path is None
+    again = client.submit_bytes_as(SERVICE, data)
+    assert again.outcome == "already_submitted" and again.submission.name == first.submission.name
+    # submit_bytes gives the submission itself, by the same rules.
+    assert client.submit_bytes(SERVICE, data).name == first.submission.name
+    forced = client.submit_bytes(SERVICE, data, again=True)
+    assert forced.name != first.submission.name and forced.state is gw.SubmissionState.UPLOADED
+    # Empty data is almost always a half-written export: refused, nothing sent, unless asked for.
+    with pytest.raises(gw.InvalidArgumentError, match="empty"):
+        client.submit_bytes(SERVICE, b"")
+    with pytest.raises(gw.InvalidArgumentError, match="empty"):
+        client.submit_bytes_as(SERVICE, b"")
+    assert len(client.submissions()) == 2
+    empty = client.submit_bytes_as(SERVICE, b"", allow_empty=True)
+    assert empty.outcome == "sent" and empty.submission.size == 0
+    chosen = client.submit_bytes(SERVICE, b"<x>chosen</x>", name="chosen-0001.xml")
+    assert chosen.name == "chosen-0001.xml" and chosen.name_chosen
 
 
 def test_the_journal_answers_without_a_connection(sim: gw.Simulator, client: gw.Client, declaration: Path) -> None:
@@ -147,6 +195,9 @@ def test_services_ping_and_the_catalogue(client: gw.Client) -> None:
     manifest = next(s for s in services if s.name == SERVICE)
     assert manifest.system == "Manifest" and manifest.transfer_type == "binary" and manifest.known
     assert next(s for s in services if s.is_heartbeat).system == "Gateway"
+    # Queries are asked again once answered; declarations never go twice.
+    assert not manifest.is_query and next(s for s in services if s.is_heartbeat).is_query
+    assert "Manifest.TolddokumentSamlingHent" in {s.name for s in gw.catalogue() if s.is_query}
     assert set(client.services("legacy")) == set(services)
     assert {s.name for s in gw.catalogue()} >= set(names)
 
@@ -237,6 +288,11 @@ def test_configuration_from_the_profile(sim: gw.Simulator) -> None:
     assert config.deadline == datetime.timedelta(hours=6)
     assert config.route(SERVICE) == "new" and config.default_gateway == "new"
     assert config.has_password and "password" not in repr(config).lower()
+    # Where the password comes from, as a refused login says it, never the password itself.
+    assert config.password_origin is not None and str(sim.gateway_password_file) in config.password_origin
+    given = gw.Config.load(sim.config_path, password="from-a-vault")
+    assert given.password_origin is not None and "from-a-vault" not in given.password_origin
+    assert str(sim.gateway_password_file) not in given.password_origin
     with pytest.raises(gw.ConfigError, match="no-such-profile"):
         gw.Config.load(sim.config_path, "no-such-profile")
     custom = gw.Config(
@@ -252,6 +308,21 @@ def test_configuration_from_the_profile(sim: gw.Simulator) -> None:
     assert custom.route(SERVICE) == "legacy" and custom.route(gw.HEARTBEAT_SERVICE) == "new"
     with pytest.raises(gw.InvalidArgumentError, match="environment"):
         gw.Config(certificate=sim.certificate, journal=sim.folder / "j.sqlite", environment="staging")
+    # A route pattern gets the check a config file's [routes] gets.
+    with pytest.raises(gw.InvalidArgumentError, match="pattern"):
+        gw.Config(certificate=sim.certificate, journal=sim.folder / "j.sqlite", routes={"Manifest.*.Opret": "legacy"})
+
+
+def test_a_refused_login_says_where_the_password_came_from(sim: gw.Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKAT_GATEWAY_PASSWORD", "from-the-environment")
+    assert gw.Config.load(sim.config_path).password_origin == "the environment variable SKAT_GATEWAY_PASSWORD"
+    with pytest.raises(gw.AuthenticationError, match="SKAT_GATEWAY_PASSWORD") as raised:
+        gw.Client.from_config(sim.config_path)
+    assert "from-the-environment" not in str(raised.value)
+    # A password given in Python replaces the environment's, and the message says so.
+    with pytest.raises(gw.AuthenticationError, match="configuration given to the library") as raised:
+        gw.Client.from_config(sim.config_path, password="from-a-vault")
+    assert "SKAT_GATEWAY_PASSWORD" not in str(raised.value) and "from-a-vault" not in str(raised.value)
 
 
 def test_names(tmp_path: Path) -> None:
