@@ -261,3 +261,41 @@ fn an_upload_whose_local_data_fails_midway_leaves_nothing_at_the_gateway() {
     assert!(setup.received(SERVICE).is_empty(), "the gateway took half a file: {:?}", setup.received(SERVICE));
     assert!(session.list(Some("out")).unwrap().is_empty(), "no status files for it");
 }
+
+/// A face's keep-waiting hook (Ctrl-C in Python) ends the wait for another process's upload of the same content;
+/// nothing is sent by the one that stopped waiting.
+#[test]
+fn the_wait_for_another_upload_can_be_ended() {
+    use sha2::Digest;
+    let setup = start();
+    let file = setup.file("same.xml", 500);
+    let mut client = setup.client("state");
+    // Another process's live upload of this content: its claim, held here.
+    let other = gateway::journal::Journal::open(client.journal().path()).unwrap();
+    let held = other
+        .claim_upload(
+            &gateway::journal::UploadRequest {
+                owner: client.username().to_string(),
+                service: SERVICE.into(),
+                gateway: "new".into(),
+                local_path: None,
+                size: 500,
+                sha256: hex::encode(sha2::Sha256::digest(std::fs::read(&file).unwrap())),
+                name: None,
+                dedupe: gateway::journal::Dedupe::Always,
+                snapshot: None,
+            },
+            &mut || "held-1.xml".into(),
+        )
+        .unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = asked.clone();
+    client.set_keep_waiting(move || counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5);
+    let started = Instant::now();
+    let error = client.submit(SERVICE, &file, &SubmitOptions::default()).unwrap_err();
+    assert!(error.message().contains("stopped waiting for another process's upload"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(10), "ended promptly");
+    assert!(asked.load(std::sync::atomic::Ordering::Relaxed) >= 5);
+    assert!(setup.received(SERVICE).is_empty(), "nothing sent");
+    drop(held);
+}

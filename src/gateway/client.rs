@@ -661,7 +661,7 @@ impl Client {
                         live.name
                     );
                     self.emit(Event::WaitingForOtherUpload { name: live.name.clone() });
-                    self.journal.wait_for_upload(&self.owner, &live.name)?;
+                    self.wait_for_upload(&live.name, label)?;
                 }
             }
         };
@@ -701,6 +701,26 @@ impl Client {
                 Err(e)
             }
         }
+    }
+
+    /// Waits until no process holds the upload of `name`. Without a keep-waiting hook this blocks on the lock;
+    /// with one, it looks every 200 ms and asks the hook, so a face can end the wait (Ctrl-C).
+    fn wait_for_upload(&mut self, name: &str, label: &str) -> Result<()> {
+        if self.keep_waiting.is_none() {
+            return self.journal.wait_for_upload(&self.owner, name);
+        }
+        while !self.journal.upload_is_free(&self.owner, name)? {
+            if !self.wait(Duration::from_millis(200)) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "stopped waiting for another process's upload of {label} as {name}; nothing was sent by this \
+                         one: submit the file again to find out what became of it"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Sends `source` as `name` into the service's folder, retrying connection failures under the same name

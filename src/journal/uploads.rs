@@ -304,6 +304,12 @@ impl Journal {
         file.lock().map_err(|e| lock_error(&path, "wait for", e))
     }
 
+    /// True when no process holds the upload lock of `owner`'s submission `name` right now (a look, not a
+    /// claim: call [`Journal::claim_upload`] to take it).
+    pub fn upload_is_free(&self, owner: &str, name: &str) -> Result<bool> {
+        held_by_nobody(&lock_path(&self.spool_path_of(owner), name))
+    }
+
     /// Records the claimed upload as complete (-> Uploaded, deadline set), removes its spool copy and releases
     /// its lock, in one transaction.
     pub fn complete_upload(&self, claim: UploadClaim, deadline: Duration) -> Result<Submission> {
