@@ -401,7 +401,6 @@ impl SimShared {
     /// The backend's work on one accepted file: status 1, then 2, then response + 3. Each step is recorded
     /// (see [`Work`]), so a simulator restarted in the same folder carries on where it stopped.
     async fn process(self: Arc<Self>, mut work: Work) {
-        let submission = &work.submission;
         if work.done < 1 {
             tokio::time::sleep(self.delays.delivered).await;
             self.backend_available().await;
