@@ -35,6 +35,8 @@ struct Counts {
     backend_down: AtomicU32,
     kills: AtomicU32,
     runs: AtomicU32,
+    /// Runs that ended with exit 5 because every try of a connect had its handshake cut.
+    cut_handshakes: AtomicU32,
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -62,6 +64,15 @@ fn until_done(rng: &mut impl Rng, counts: &Counts, kill: f64, what: &str, mut sp
             }
         }
         let out = child.wait_with_output().unwrap();
+        // A TLS handshake cut right after the server's hello looks like a rejected certificate, and the
+        // client says so (exit 5) when that happened on every try of a connect (see SECURITY.md, "Known
+        // limits"): with faults every few hundred milliseconds that happens now and then.
+        let cut_like_a_rejection = out.status.code() == Some(5)
+            && String::from_utf8_lossy(&out.stderr).contains("broke off the TLS handshake after our client certificate");
+        if cut_like_a_rejection {
+            counts.cut_handshakes.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         match out.status.code() {
             Some(0) => return,
             // A fault outlasted the retries (6), or a poll's wait ended with answers still to come (13).
@@ -139,7 +150,7 @@ fn chaos_loses_nothing_and_duplicates_nothing() {
                         let (batch, tail) = rest.split_at(rng.random_range(1..=8).min(rest.len()));
                         rest = tail;
                         until_done(&mut rng, &counts, 0.2, &format!("submit (lane {lane})"), || {
-                            cli(&config).args(["submit", "-s", SERVICE]).args(batch).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+                            cli_with(&config, "-v").args(["submit", "-s", SERVICE]).args(batch).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
                         });
                     }
                 })
@@ -184,7 +195,8 @@ fn chaos_loses_nothing_and_duplicates_nothing() {
     let c = &*counts;
     println!(
         "chaos: {submissions} submissions in {:.0} s; faults: {} control drops, {} data drops, {} slow replies, {} restarts, \
-         {} backend outages; {} client processes killed with SIGKILL of {} runs",
+         {} backend outages; {} client processes killed with SIGKILL of {} runs ({} ended by handshakes cut on every \
+         try, run again)",
         started.elapsed().as_secs_f64(),
         c.drop_control.load(Ordering::Relaxed),
         c.drop_data.load(Ordering::Relaxed),
@@ -193,6 +205,7 @@ fn chaos_loses_nothing_and_duplicates_nothing() {
         c.backend_down.load(Ordering::Relaxed),
         c.kills.load(Ordering::Relaxed),
         c.runs.load(Ordering::Relaxed),
+        c.cut_handshakes.load(Ordering::Relaxed),
     );
     println!("chaos: {report}; lost 0, duplicated 0");
 }
