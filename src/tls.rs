@@ -169,7 +169,7 @@ pub fn describe_tls_error(error: &rustls::Error, server: &str, offered: Option<O
                 // version; a server limited to TLS 1.0/1.1 is by far the most likely one.
                 _ => format!(
                     "the server {server} refused TLS 1.2 with a protocol_version alert: it speaks only other \
-                     versions (typically TLS 1.0/1.1)"
+                     versions (typically TLS 1.0/1.1, or TLS 1.3 alone)"
                 ),
             };
             let advice = if legacy {

@@ -278,6 +278,16 @@ impl Read for TlsInner {
 impl Write for TlsInner {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
+            // Once the handshake is done, not `StreamOwned::write`: it ignores a failed send after taking the
+            // data and then waits on the socket twice more (a write and a read) before it reports the failure,
+            // so a server that stopped reading cost three time-outs instead of one.
+            TlsInner::Rustls(s) if !s.conn.is_handshaking() => {
+                let taken = s.conn.writer().write(buf)?;
+                while s.conn.wants_write() {
+                    s.conn.write_tls(&mut s.sock)?;
+                }
+                Ok(taken)
+            }
             TlsInner::Rustls(s) => s.write(buf),
             #[cfg(feature = "legacy-tls")]
             TlsInner::OpenSsl(s) => s.write(buf),

@@ -30,7 +30,7 @@ use crate::tls::TlsOptions;
 use connector::{Backend, FailureSlot, GatewayTlsConnector, GatewayTlsStream};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +43,16 @@ type FtpStream = ImplFtpStream<GatewayTlsStream>;
 
 /// The size of the one buffer a transfer streams through.
 const TRANSFER_BUFFER: usize = 64 * 1024;
+
+/// The largest listing read: `out` with 100,000 files is about 8 MiB of `ls -l` lines. More is a broken or
+/// hostile server, which must not fill the memory.
+const MAX_LISTING_BYTES: u64 = 32 * 1024 * 1024;
+
+/// How long the reply to a transfer broken off after a failure is awaited (at most the I/O time-out).
+const BROKEN_TRANSFER_REPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// The longest listing line kept: a name of 255 bytes with its facts or `ls -l` columns is far below it.
+const MAX_LISTING_LINE: usize = 16 * 1024;
 
 /// How to log in.
 #[derive(Clone, Debug)]
@@ -292,7 +302,7 @@ impl Session {
             self.mlsd = Some(features.is_some_and(|f| f.keys().any(|k| k.eq_ignore_ascii_case("MLST"))));
         }
         if self.mlsd == Some(true) {
-            let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.mlsd(path))?;
+            let lines = self.listing_lines("MLSD", path)?;
             let mut entries = Vec::with_capacity(lines.len());
             for line in &lines {
                 match parse_mlsd_line(line) {
@@ -309,7 +319,7 @@ impl Session {
             }
             return Ok(entries);
         }
-        let lines = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.list(path))?;
+        let lines = self.listing_lines("LIST", path)?;
         let mut entries = Vec::with_capacity(lines.len());
         let mut unparsed = 0;
         for line in &lines {
@@ -323,10 +333,103 @@ impl Session {
             }
         }
         if entries.is_empty() && unparsed > 0 {
-            let names = self.with_ftp(Phase::DataConnection, Some(what), |ftp| ftp.nlst(path))?;
+            let names = self.listing_lines("NLST", path)?;
             return Ok(names.iter().filter_map(|l| parse_nlst_line(l)).collect());
         }
         Ok(entries)
+    }
+
+    /// The lines of a listing (`MLSD`, `LIST` or `NLST` of `path`), read with bounded memory: a line longer
+    /// than [`MAX_LISTING_LINE`] is skipped with a warning (no file name is that long), and a listing larger
+    /// than [`MAX_LISTING_BYTES`] is broken off with an error. suppaftp's own listing calls keep whatever the
+    /// server sends, so a broken or hostile server could fill the memory with an endless listing.
+    fn listing_lines(&mut self, command: &str, path: Option<&str>) -> Result<Vec<String>> {
+        let what = path.unwrap_or(".");
+        let full = path.map_or_else(|| command.to_owned(), |p| format!("{command} {p}"));
+        let stream = self.with_ftp(Phase::DataConnection, Some(what), |ftp| {
+            ftp.custom_data_command(full, &[Status::AboutToSend, Status::AlreadyOpen]).map(|(_, stream)| stream)
+        })?;
+        let mut reader = io::BufReader::with_capacity(TRANSFER_BUFFER, stream);
+        let mut lines = Vec::new();
+        let mut line = Vec::new();
+        let mut total = 0u64;
+        let read: io::Result<bool> = (|| loop {
+            line.clear();
+            let n = (&mut reader).take(MAX_LISTING_LINE as u64 + 1).read_until(b'\n', &mut line)?;
+            if n == 0 {
+                return Ok(true);
+            }
+            total += n as u64;
+            if total > MAX_LISTING_BYTES {
+                return Ok(false);
+            }
+            if line.len() > MAX_LISTING_LINE && !line.ends_with(b"\n") {
+                // Skip the rest of the line, counting it, without keeping it.
+                let mut skipped = 0u64;
+                loop {
+                    let buffer = reader.fill_buf()?;
+                    if buffer.is_empty() {
+                        break;
+                    }
+                    let (used, done) = match buffer.iter().position(|&b| b == b'\n') {
+                        Some(at) => (at + 1, true),
+                        None => (buffer.len(), false),
+                    };
+                    reader.consume(used);
+                    skipped += used as u64;
+                    total += used as u64;
+                    if total > MAX_LISTING_BYTES {
+                        return Ok(false);
+                    }
+                    if done {
+                        break;
+                    }
+                }
+                log::warn!(
+                    "{}: skipping a line of {} bytes in the listing of {what} (no file name is that long)",
+                    self.endpoint,
+                    line.len() as u64 + skipped
+                );
+                continue;
+            }
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            if !text.is_empty() {
+                lines.push(String::from_utf8_lossy(text).into_owned());
+            }
+        })();
+        let stream = reader.into_inner();
+        match read {
+            Ok(true) => {}
+            // TLS ended without close_notify: the transfer reply says whether the listing was complete.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {}
+            Err(network) => {
+                let reply = stream.finish().err();
+                return Err(self.transfer_failure(reply, network, what, "listing"));
+            }
+            Ok(false) => {
+                // Break the data connection off and give up the session: after this much, its replies
+                // cannot be trusted to be in step, and the next operation connects afresh.
+                let _ = stream.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
+                if let Some(ftp) = self.ftp.as_mut() {
+                    let _ = ftp.get_ref().set_read_timeout(Some(self.timeouts.io.min(Duration::from_secs(3))));
+                }
+                let _ = stream.finish();
+                self.ftp = None;
+                return Err(Error::new(
+                    ErrorKind::UnexpectedReply,
+                    format!(
+                        "{}: the listing of {what} is larger than {} MiB; it was broken off and the session closed. \
+                         A folder of the gateway never holds that much: the server is broken, or it is not the \
+                         gateway (check host and port)",
+                        self.endpoint,
+                        MAX_LISTING_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
+        }
+        stream.finish().map_err(|e| self.fail(e, Phase::DataConnection, Some(what)))?;
+        Ok(lines)
     }
 
     /// Uploads everything `reader` yields to `remote`, streaming through one fixed-size buffer. Returns the
@@ -364,14 +467,16 @@ impl Session {
             }
             stream.flush().map_err(|e| (false, e))
         })();
-        if let Err((true, _)) = &sent {
-            // The local data ran out early. Closing the data connection normally (TLS close_notify) would tell
-            // the server the file is complete, and the gateway processes a complete file at once: break the
-            // connection instead, so the server sees an aborted transfer and keeps nothing.
+        // The local data ran out early: closing the data connection normally (TLS close_notify) would tell
+        // the server the file is complete, and the gateway processes a complete file at once. Or the network
+        // failed (a stalled server): every step of a normal close would wait the full time-out again. Either
+        // way the connection is broken off, so the server sees an aborted transfer and keeps nothing.
+        let broken = sent.is_err();
+        if broken {
             let _ = stream.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
         }
         // Always end the transfer: the server's reply tells whether the file arrived (or why not).
-        let finished = stream.finish();
+        let finished = self.with_reply_wait(broken, || stream.finish());
         match sent {
             Err((true, local)) => {
                 return Err(Error::new(
@@ -440,7 +545,13 @@ impl Session {
             }
             writer.flush().map_err(|e| (true, e))
         })();
-        let finished = stream.finish();
+        // A failed network read (a stalled server): break the connection off rather than wait again for each
+        // step of a normal close.
+        let broken = matches!(received, Err((false, _)));
+        if broken {
+            let _ = stream.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
+        }
+        let finished = self.with_reply_wait(broken, || stream.finish());
         match received {
             Err((true, local)) => {
                 return Err(Error::new(
@@ -569,7 +680,10 @@ impl Session {
     }
 
     fn ftp(&mut self) -> Result<&mut FtpStream> {
-        self.ftp.as_mut().ok_or_else(|| Error::new(ErrorKind::Internal, "the session is already closed"))
+        let endpoint = &self.endpoint;
+        self.ftp.as_mut().ok_or_else(|| {
+            Error::new(ErrorKind::ConnectionLost, format!("the session with {endpoint} is closed (quit, or given up after a failure); connect again"))
+        })
     }
 
     fn with_ftp<T>(
@@ -580,6 +694,10 @@ impl Session {
     ) -> Result<T> {
         self.data_port_reached.store(false, Ordering::Relaxed);
         let result = op(self.ftp()?);
+        if matches!(&result, Err(e) if is_reply_too_large(e)) {
+            // suppaftp leaves such a reply half read: the connection is out of step for good.
+            self.ftp = None;
+        }
         result.map_err(|e| self.fail(e, phase, path))
     }
 
@@ -608,6 +726,21 @@ impl Session {
         network_error(&network, &self.endpoint.to_string(), Phase::DataConnection)
             .context(format!("{what} of {remote}"))
             .with_source(network)
+    }
+
+    /// Runs `finish` (which reads a transfer's reply); after a broken-off transfer with a shorter wait for that
+    /// reply, since a server that is alive answers an aborted transfer at once and one that stalled will not.
+    fn with_reply_wait<T>(&mut self, broken: bool, finish: impl FnOnce() -> T) -> T {
+        let short = self.timeouts.io.min(BROKEN_TRANSFER_REPLY_WAIT);
+        let control = self.ftp.as_ref().filter(|_| broken && short < self.timeouts.io).map(|ftp| ftp.get_ref());
+        if let Some(control) = control {
+            let _ = control.set_read_timeout(Some(short));
+        }
+        let result = finish();
+        if let Some(control) = self.ftp.as_ref().filter(|_| broken && short < self.timeouts.io).map(|ftp| ftp.get_ref()) {
+            let _ = control.set_read_timeout(Some(self.timeouts.io));
+        }
+        result
     }
 
     fn set_transfer_type(&mut self, transfer_type: TransferType) -> Result<()> {
@@ -854,6 +987,16 @@ fn classify(error: FtpError, failures: &FailureSlot, endpoint: &Endpoint, phase:
             let words = text.get(4..).unwrap_or(&text).trim().to_owned();
             reply_error(code, &words, &server, phase, path).with_reply(code, words)
         }
+        FtpError::ConnectionError(io_error) if is_reply_too_large_io(&io_error) => {
+            Error::new(
+                ErrorKind::UnexpectedReply,
+                format!(
+                    "{server} sent a reply of more than 256 KiB during the {phase} (no FTP reply is that long); the \
+                     session was given up. The server is broken, or it is not the gateway: check host and port"
+                ),
+            )
+            .with_source(io_error)
+        }
         FtpError::ConnectionError(io_error) => {
             if let Some(tls) = io_error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 let legacy = endpoint.generation() == Generation::Legacy;
@@ -898,6 +1041,14 @@ pub mod fuzzing {
         let endpoint = Endpoint::custom("gateway.invalid", 6381);
         classify(FtpError::UnexpectedResponse(response), &FailureSlot::default(), &endpoint, phase, path)
     }
+}
+
+fn is_reply_too_large(error: &FtpError) -> bool {
+    matches!(error, FtpError::ConnectionError(io) if is_reply_too_large_io(io))
+}
+
+fn is_reply_too_large_io(error: &io::Error) -> bool {
+    error.get_ref().is_some_and(|inner| inner.is::<suppaftp::ReplyTooLarge>())
 }
 
 /// The `.` and `..` entries of an MLSD listing (`type=cdir`, `type=pdir`), which are no files to report.
