@@ -597,6 +597,61 @@ fn fault_restart_cuts_connections_and_comes_back_on_the_same_port() {
     assert_eq!(code(&out), 0, "back on the same port: {}", text(&out));
 }
 
+/// `sim --host 127.0.0.2` once wrote a client.toml that failed its own host-name check: the server certificate
+/// named only the loopback names. Now it covers the listen address and the server names, and a folder started
+/// again on another address gets a new server certificate from the same CA (clients keep their ca.pem).
+#[test]
+fn the_server_certificate_covers_the_address_clients_are_given() {
+    use gateway::gateway::{Client, ConfigFile, GatewayChoice};
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("sim");
+    let mut ca = None;
+    for (listen, names, expected) in [("127.0.0.2", vec![], "127.0.0.2"), ("127.0.0.3", vec!["127.0.0.4".to_string()], "127.0.0.4")] {
+        let mut config = gateway::sim::SimConfig::new(&folder);
+        config.host = listen.parse().unwrap();
+        config.server_names = names;
+        config.delays = fast_delays();
+        config.legacy_port = None;
+        let sim = gateway::sim::Simulator::start(config).unwrap();
+        let ca_now = std::fs::read(sim.ca_file()).unwrap();
+        assert_eq!(ca.get_or_insert_with(|| ca_now.clone()), &ca_now, "the CA is kept");
+        let mut profile = ConfigFile::load(sim.write_client_config().unwrap()).unwrap().profile(None).unwrap();
+        assert_eq!(profile.address(GatewayChoice::New).host, expected);
+        // The proxy case (clients told 127.0.0.4, the simulator on 127.0.0.3) has nothing on 127.0.0.4 here:
+        // the client goes to the listen address, and openssl checks the certificate for the name given.
+        profile.address_mut(GatewayChoice::New).host = listen.to_string();
+        assert_eq!(sim.client_host(), expected);
+        let ready: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sim.write_ready_file().unwrap()).unwrap()).unwrap();
+        assert_eq!((ready["host"].as_str(), ready["listen"].as_str()), (Some(expected), Some(listen)));
+        let mut client = Client::connect(profile).unwrap_or_else(|e| panic!("client.toml for {listen} works: {e}"));
+        assert!(!client.services().unwrap().is_empty());
+        client.close().unwrap();
+        // The certificate names every address it was asked for, and localhost still.
+        let cert = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+            .arg(sim.dir().join("server-cert.pem"))
+            .output()
+            .unwrap();
+        let sans = String::from_utf8_lossy(&cert.stdout).to_string();
+        for name in ["DNS:localhost", "IP Address:127.0.0.1", &format!("IP Address:{listen}"), &format!("IP Address:{expected}")] {
+            assert!(sans.contains(name), "{name} in {sans}");
+        }
+        let verify = std::process::Command::new("openssl")
+            .args(["verify", "-verify_ip", expected, "-CAfile"])
+            .arg(sim.ca_file())
+            .arg(sim.dir().join("server-cert.pem"))
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    }
+    let mut config = gateway::sim::SimConfig::new(&folder);
+    config.server_names = vec!["not a host name".into()];
+    let error = gateway::sim::Simulator::start(config).err().expect("a bad server name is refused");
+    assert_eq!(error.kind(), gateway::ErrorKind::InvalidArgument);
+    assert!(error.to_string().contains("neither an IP address nor a host name"), "{error}");
+}
+
 // ---------------------------------------------------------------- the CLI
 
 #[test]

@@ -158,8 +158,12 @@ impl Default for Delays {
 pub struct SimConfig {
     /// The simulator folder: PKI, client files, user roots. Created when missing; its PKI is reused.
     pub dir: PathBuf,
-    /// The address to listen on (loopback by default).
+    /// The address to listen on (loopback by default; `0.0.0.0` or `::` for every address).
     pub host: IpAddr,
+    /// Further host names or addresses clients will use to reach the simulator (a shared test machine, a
+    /// latency proxy on 127.0.0.2). The server certificate covers these, the listen address (unless it is
+    /// unspecified) and the loopback names; the first one goes into `client.toml`.
+    pub server_names: Vec<String>,
     /// The new gateway's control port; 0 picks a free one.
     pub port: u16,
     /// The legacy gateway's control port; 0 picks a free one; `None` runs no legacy gateway.
@@ -179,6 +183,7 @@ impl SimConfig {
         SimConfig {
             dir: dir.into(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            server_names: Vec::new(),
             port: 0,
             legacy_port: Some(0),
             data_ports: 36000..=39999,
@@ -606,6 +611,36 @@ fn timestamp() -> String {
     format!("{:04}{:02}{:02}{:02}{:02}{:02}", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second())
 }
 
+/// What the server certificate must cover: the loopback names (local clients and the tests use them), the
+/// listen address when it is a specific one, and every configured server name.
+fn server_cert_names(config: &SimConfig) -> Result<Vec<pki::ServerName>> {
+    use pki::ServerName;
+    let mut names = vec![
+        ServerName::Dns("localhost".into()),
+        ServerName::Ip(Ipv4Addr::LOCALHOST.into()),
+        ServerName::Ip(std::net::Ipv6Addr::LOCALHOST.into()),
+    ];
+    let listen = (!config.host.is_unspecified()).then_some(ServerName::Ip(config.host));
+    for name in listen.into_iter().map(Ok).chain(config.server_names.iter().map(|n| ServerName::parse(n))) {
+        let name = name?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// The host clients should connect to: the first server name, else the listen address, else (listening on
+/// every address) loopback.
+fn client_host(config: &SimConfig) -> String {
+    match config.server_names.first() {
+        Some(name) => name.trim().to_string(),
+        None if config.host.is_unspecified() && config.host.is_ipv6() => "::1".into(),
+        None if config.host.is_unspecified() => "127.0.0.1".into(),
+        None => config.host.to_string(),
+    }
+}
+
 /// The simulator's entry point.
 pub struct Simulator;
 
@@ -627,7 +662,7 @@ impl Simulator {
         }
         std::fs::create_dir_all(&config.dir).map_err(|e| pki::io_error(&config.dir, e))?;
         let dir = std::fs::canonicalize(&config.dir).map_err(|e| pki::io_error(&config.dir, e))?;
-        let (pki_files, ca) = pki::ensure_ca_and_server(&dir)?;
+        let (pki_files, ca) = pki::ensure_ca_and_server(&dir, &server_cert_names(&config)?)?;
         let mut client_files = Vec::new();
         let mut known = Vec::new();
         for (index, spec) in config.clients.iter().enumerate() {
@@ -692,6 +727,7 @@ impl Simulator {
             dir,
             pki: pki_files,
             clients: client_files,
+            client_host: client_host(&config),
             data_ports: config.data_ports,
         })
     }
@@ -810,13 +846,20 @@ pub struct SimHandle {
     dir: PathBuf,
     pki: pki::PkiFiles,
     clients: Vec<ClientFiles>,
+    client_host: String,
     data_ports: RangeInclusive<u16>,
 }
 
 impl SimHandle {
-    /// The host the simulator listens on.
+    /// The address the simulator listens on (`0.0.0.0` or `::` when it listens on every address).
     pub fn host(&self) -> IpAddr {
         self.new_gateway.public.ip()
+    }
+
+    /// The host name or address clients should connect to, which the server certificate covers: the first
+    /// of [`SimConfig::server_names`], else the listen address, else loopback. `client.toml` names it.
+    pub fn client_host(&self) -> &str {
+        &self.client_host
     }
 
     /// The new gateway's control port.
@@ -936,7 +979,7 @@ impl SimHandle {
     /// [`crate::gateway::ConfigFile`], so `skat-gateway --config DIR/client.toml ...` talks to it.
     pub fn write_client_config(&self) -> Result<PathBuf> {
         let path = self.dir.join("client.toml");
-        let host = self.host().to_string();
+        let host = self.client_host().to_string();
         let ports = format!("{}-{}", self.data_ports.start(), self.data_ports.end());
         let mut text = format!(
             "# Written by `skat-gateway sim`: the client side of the simulator in this folder.\n\
@@ -965,12 +1008,13 @@ impl SimHandle {
         Ok(path)
     }
 
-    /// Writes `DIR/ready.json` (host, ports, user name, file paths): the sign for scripts that the simulator
+    /// Writes `DIR/ready.json` (the host to connect to, the listen address, ports, user name, file paths): the sign for scripts that the simulator
     /// accepts connections. Written last, atomically.
     pub fn write_ready_file(&self) -> Result<PathBuf> {
         let client = self.client();
         let ready = serde_json::json!({
-            "host": self.host().to_string(),
+            "host": self.client_host(),
+            "listen": self.host().to_string(),
             "port": self.port(),
             "legacy_port": self.legacy_port(),
             "data_ports": [self.data_ports.start(), self.data_ports.end()],
@@ -1029,5 +1073,29 @@ impl SimHandle {
 impl Drop for SimHandle {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_told_a_name_the_certificate_covers() {
+        let mut config = SimConfig::new("/nonexistent");
+        config.host = "0.0.0.0".parse().unwrap();
+        assert_eq!(client_host(&config), "127.0.0.1", "every address: loopback works locally");
+        config.host = "::".parse().unwrap();
+        assert_eq!(client_host(&config), "::1");
+        config.server_names = vec![" gw.example.test ".into(), "10.1.2.3".into()];
+        assert_eq!(client_host(&config), "gw.example.test");
+        let names = server_cert_names(&config).unwrap();
+        assert!(names.contains(&pki::ServerName::Dns("gw.example.test".into())));
+        assert!(names.contains(&pki::ServerName::Ip("10.1.2.3".parse().unwrap())));
+        assert!(!names.contains(&pki::ServerName::Ip("::".parse().unwrap())), "an unspecified address is no name");
+        config.host = "127.0.0.2".parse().unwrap();
+        config.server_names.clear();
+        assert_eq!(client_host(&config), "127.0.0.2");
+        assert!(server_cert_names(&config).unwrap().contains(&pki::ServerName::Ip(config.host)));
     }
 }

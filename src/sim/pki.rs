@@ -4,7 +4,8 @@
 //! Files (secrets mode 0600):
 //! - `ca.pem`, `ca-key.pem`: the CA that signs everything (the client trusts `ca.pem` for the server; the
 //!   simulator trusts it for client certificates).
-//! - `server-cert.pem`, `server-key.pem`: the server certificate for `localhost`, 127.0.0.1 and ::1.
+//! - `server-cert.pem`, `server-key.pem`: the server certificate for `localhost`, 127.0.0.1, ::1, the listen
+//!   address and the configured server names (minted again, by the same CA, when these change).
 //! - per client certificate (the first one in the simulator folder itself, others in `clients/<label>/`):
 //!   `client.p12` (PKCS#12, password in `client.p12.password`), `client-cert.pem`, `client-key.pem`, and
 //!   `gateway.password` (the password the agency would send by secure post).
@@ -170,8 +171,77 @@ pub(crate) struct Ca {
     key: KeyPair,
 }
 
-/// Loads the CA and server certificate from `dir`, or mints them when absent.
-pub(crate) fn ensure_ca_and_server(dir: &Path) -> Result<(PkiFiles, Ca)> {
+/// A name the server certificate must hold: what clients check the simulator's host against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ServerName {
+    Dns(String),
+    Ip(std::net::IpAddr),
+}
+
+impl ServerName {
+    /// An address, or a DNS name as certificates hold it (`sim.example.test`); anything else is refused.
+    pub(crate) fn parse(text: &str) -> Result<ServerName> {
+        let text = text.trim();
+        if let Ok(ip) = text.trim_start_matches('[').trim_end_matches(']').parse() {
+            return Ok(ServerName::Ip(ip));
+        }
+        match rustls::pki_types::DnsName::try_from(text) {
+            Ok(name) if !text.is_empty() => Ok(ServerName::Dns(name.as_ref().to_ascii_lowercase())),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{text:?} is neither an IP address nor a host name: give the name or address clients will connect to"),
+            )),
+        }
+    }
+
+    fn to_san(&self) -> Result<SanType> {
+        Ok(match self {
+            ServerName::Dns(name) => SanType::DnsName(name.clone().try_into().map_err(sim_error)?),
+            ServerName::Ip(ip) => SanType::IpAddress(*ip),
+        })
+    }
+}
+
+impl std::fmt::Display for ServerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerName::Dns(name) => f.write_str(name),
+            ServerName::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+fn describe(names: &[ServerName]) -> String {
+    names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether the certificate in `path` names every one of `names` (a simulator folder made for one address
+/// and started on another gets a new server certificate, signed by the same CA, so clients keep trusting it).
+fn covers(path: &Path, names: &[ServerName]) -> bool {
+    use x509_parser::extensions::GeneralName;
+    let Some(der) = fs::read_to_string(path).ok().and_then(|pem| pem_decode_first_cert(&pem)) else { return false };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else { return false };
+    let Ok(Some(san)) = cert.subject_alternative_name() else { return false };
+    let held: Vec<ServerName> = san
+        .value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns) => Some(ServerName::Dns(dns.to_ascii_lowercase())),
+            GeneralName::IPAddress(bytes) => match bytes.len() {
+                4 => Some(ServerName::Ip(<[u8; 4]>::try_from(*bytes).ok()?.into())),
+                16 => Some(ServerName::Ip(<[u8; 16]>::try_from(*bytes).ok()?.into())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    names.iter().all(|name| held.contains(name))
+}
+
+/// Loads the CA and server certificate from `dir`, or mints them when absent; the server certificate is minted
+/// again when it does not cover all of `names`.
+pub(crate) fn ensure_ca_and_server(dir: &Path, names: &[ServerName]) -> Result<(PkiFiles, Ca)> {
     let files = PkiFiles::in_dir(dir);
     let ca = if files.ca_cert.exists() && files.ca_key.exists() {
         let key = KeyPair::from_pem(&read_text(&files.ca_key)?).map_err(|e| {
@@ -199,11 +269,13 @@ pub(crate) fn ensure_ca_and_server(dir: &Path) -> Result<(PkiFiles, Ca)> {
         let issuer_key = KeyPair::from_pem(&key.serialize_pem()).map_err(sim_error)?;
         Ca { issuer: Issuer::new(params, issuer_key), key }
     };
-    if !(files.server_cert.exists() && files.server_key.exists()) {
+    if !(files.server_cert.exists() && files.server_key.exists() && covers(&files.server_cert, names)) {
+        if files.server_cert.exists() {
+            log::info!("simulator: minting a new server certificate so that it covers {}", describe(names));
+        }
         let key = KeyPair::generate().map_err(sim_error)?;
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).map_err(sim_error)?;
-        params.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
-        params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = names.iter().map(|name| name.to_san()).collect::<Result<_>>()?;
         params.distinguished_name = DistinguishedName::new();
         params.distinguished_name.push(DnType::CommonName, "localhost");
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];

@@ -12,9 +12,14 @@ pub struct SimArgs {
     /// The simulator folder: PKI and client files are created on the first run and reused afterwards.
     #[arg(long)]
     dir: PathBuf,
-    /// The address to listen on.
+    /// The address to listen on (0.0.0.0 or :: for every address; then give --server-name for the others).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// A host name or address clients will use to reach the simulator (repeat for several): the server
+    /// certificate covers it, and the first goes into client.toml. Loopback and the listen address are
+    /// always covered.
+    #[arg(long = "server-name", value_name = "NAME")]
+    server_names: Vec<String>,
     /// The new gateway's control port (0: a free one; see ready.json).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -39,6 +44,7 @@ fn parse_range(text: &str) -> std::result::Result<RangeInclusive<u16>, String> {
 pub fn run(args: SimArgs) -> Result<()> {
     let mut config = SimConfig::new(&args.dir);
     config.host = args.host;
+    config.server_names = args.server_names;
     config.port = args.port;
     config.legacy_port = Some(args.legacy_port);
     config.data_ports = args.data_ports;
@@ -47,7 +53,7 @@ pub fn run(args: SimArgs) -> Result<()> {
     let ready = sim.write_ready_file()?;
     let client = sim.client();
     let _ = crate::out!("skat-gateway simulator running (Ctrl-C to stop)");
-    let _ = crate::out!("  new gateway     {}:{}", sim.host(), sim.port());
+    let _ = crate::out!("  new gateway     {}:{} (clients connect to {})", sim.host(), sim.port(), sim.client_host());
     if let Some(legacy) = sim.legacy_port() {
         let _ = crate::out!("  legacy gateway  {}:{legacy}", sim.host());
     }
