@@ -267,17 +267,7 @@ impl SimShared {
     /// Appends one line to the simulator's own record of what it took and gave (`<dir>/audit.log`, see
     /// [`SimHandle::audit`]): what tests compare a client's journal and inbox with.
     pub(crate) async fn audit(&self, event: AuditEvent, generation: Generation, username: &str, name: &str, contents: &[u8]) {
-        use sha2::Digest;
-        let line = format!(
-            "{}\t{}\t{}\t{username}\t{name}\t{}\n",
-            unix_millis(),
-            event.as_str(),
-            match generation {
-                Generation::New => "new",
-                Generation::Legacy => "legacy",
-            },
-            hex::encode(sha2::Sha256::digest(contents))
-        );
+        let line = audit_line(event, generation, username, name, contents);
         let path = self.dir.join("audit.log");
         let written = async {
             use tokio::io::AsyncWriteExt;
@@ -490,43 +480,48 @@ impl SimShared {
     }
 
     /// Writes a file into `out` atomically: a client never sees it half-written.
+    /// Puts a file into `out` (written aside, then renamed) and records it in the audit log. The two happen in
+    /// one blocking task, which runs to its end even when the simulator is stopped meanwhile: a stop between
+    /// the rename and the record would make the resumed submission publish the same status file again.
     async fn publish(&self, root: &Path, file_name: &str, contents: &[u8]) -> bool {
-        let published = self.publish_file(root, file_name, contents).await;
-        if published {
-            if let Some((generation, username)) = self.owner_of(root) {
-                self.audit(AuditEvent::Published, generation, &username, file_name, contents).await;
+        let tmp = root.join(storage::HIDDEN).join("tmp").join(format!("{}-{file_name}", self.next_sequence()));
+        let target = root.join("out").join(file_name);
+        let audit_path = self.dir.join("audit.log");
+        let line = self.owner_of(root).map(|(generation, username)| audit_line(AuditEvent::Published, generation, &username, file_name, contents));
+        let contents = contents.to_vec();
+        let task = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let written = (|| {
+                if let Some(parent) = tmp.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&tmp, &contents)?;
+                std::fs::rename(&tmp, &target)
+            })();
+            if let Err(e) = written {
+                log::error!("simulator: cannot write {}: {e}", target.display());
+                return false;
             }
-        }
-        published
+            log::debug!("simulator: wrote {}", target.display());
+            if let Some(line) = line {
+                let appended = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&audit_path)
+                    .and_then(|mut file| file.write_all(line.as_bytes()));
+                if let Err(e) = appended {
+                    log::error!("simulator: cannot write its audit record {}: {e}", audit_path.display());
+                }
+            }
+            true
+        });
+        task.await.unwrap_or(false)
     }
 
     /// The gateway and user a user root belongs to.
     fn owner_of(&self, root: &Path) -> Option<(Generation, String)> {
         let username = root.file_name()?.to_string_lossy().into_owned();
         [Generation::New, Generation::Legacy].into_iter().find(|g| self.user_root(*g, &username) == root).map(|g| (g, username))
-    }
-
-    async fn publish_file(&self, root: &Path, file_name: &str, contents: &[u8]) -> bool {
-        let tmp = root.join(storage::HIDDEN).join("tmp").join(format!("{}-{file_name}", self.next_sequence()));
-        let target = root.join("out").join(file_name);
-        let written = async {
-            if let Some(parent) = tmp.parent() {
-                tokio::fs::create_dir_all(parent).await?;
-            }
-            tokio::fs::write(&tmp, contents).await?;
-            tokio::fs::rename(&tmp, &target).await
-        }
-        .await;
-        match written {
-            Ok(()) => {
-                log::debug!("simulator: wrote {}", target.display());
-                true
-            }
-            Err(e) => {
-                log::error!("simulator: cannot write {}: {e}", target.display());
-                false
-            }
-        }
     }
 }
 
@@ -599,6 +594,21 @@ async fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
     file.write_all(format!("{line}\n").as_bytes()).await?;
     file.sync_all().await
+}
+
+/// One line of `audit.log`: time, event, gateway, user, file name, SHA-256 of the contents.
+fn audit_line(event: AuditEvent, generation: Generation, username: &str, name: &str, contents: &[u8]) -> String {
+    use sha2::Digest;
+    format!(
+        "{}\t{}\t{}\t{username}\t{name}\t{}\n",
+        unix_millis(),
+        event.as_str(),
+        match generation {
+            Generation::New => "new",
+            Generation::Legacy => "legacy",
+        },
+        hex::encode(sha2::Sha256::digest(contents))
+    )
 }
 
 fn unix_millis() -> u128 {
