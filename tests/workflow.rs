@@ -664,3 +664,54 @@ fn a_wait_ends_as_soon_as_the_keep_waiting_hook_says_stop() {
     assert!(err.message().contains("stopped waiting"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+/// Many files over parallel sessions: each content accepted once by the gateway and journaled once, copies
+/// of one content in the list sent once, the results in the order given, the sessions really side by side,
+/// and this client's hooks back afterwards.
+#[test]
+fn submit_files_over_parallel_sessions_sends_each_content_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let setup = start();
+    let mut config = setup.config("state");
+    config.sessions = 4;
+    let mut client = gateway::gateway::Client::connect(config).unwrap();
+    let (logins, uploads) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (l, u) = (logins.clone(), uploads.clone());
+    client.set_event_handler(move |e| match e {
+        Event::Connected { .. } => drop(l.fetch_add(1, SeqCst)),
+        Event::Uploaded { .. } => drop(u.fetch_add(1, SeqCst)),
+        _ => {}
+    });
+    let mut files: Vec<std::path::PathBuf> = (0..24).map(|i| setup.file(&format!("decl{i:02}.xml"), 2_000 + i)).collect();
+    for copy in ["copy-a.xml", "copy-b.xml", "copy-c.xml"] {
+        std::fs::copy(&files[5], setup.path(copy)).unwrap();
+        files.push(setup.path(copy));
+    }
+    let results = client.submit_files(SERVICE, &files, &SubmitOptions::default());
+    assert_eq!(results.len(), files.len());
+    let done: Vec<&Submitted> =
+        files.iter().zip(&results).map(|(f, r)| r.as_ref().unwrap_or_else(|e| panic!("{}: {e}", f.display()))).collect();
+    let sent: std::collections::BTreeSet<String> =
+        done.iter().filter(|d| matches!(d, Submitted::Sent(_))).map(|d| d.submission().name.clone()).collect();
+    assert_eq!(sent.len(), 24, "one new name per content: {:?}", done.iter().map(|d| d.outcome()).collect::<Vec<_>>());
+    let copies: std::collections::BTreeSet<&str> = [5, 24, 25, 26].iter().map(|&i| done[i].submission().name.as_str()).collect();
+    assert_eq!(copies.len(), 1, "decl05 and its three copies are one submission");
+    for (i, d) in done.iter().enumerate().take(24) {
+        assert_eq!(d.submission().size, Some(2_000 + i as u64), "result {i} belongs to file {i}");
+    }
+    assert_eq!(setup.received(SERVICE).into_iter().collect::<std::collections::BTreeSet<_>>(), sent, "the gateway got each once");
+    assert_eq!(uploads.load(SeqCst), 24, "every upload reported to this client's handler");
+    let logins = logins.load(SeqCst);
+    assert!((2..=3).contains(&logins), "{logins} more sessions logged in besides this client's");
+    let journal = client.journal().submissions(Some(client.username())).unwrap();
+    assert_eq!(journal.len(), 24);
+    assert!(journal.iter().all(|s| s.state == SubmissionState::Uploaded), "{journal:?}");
+
+    // The client's own handler is back, and its session still works: the receipts of all 24 come back.
+    client.submit(SERVICE, &setup.file("after.xml", 500), &SubmitOptions::default()).unwrap();
+    assert_eq!(uploads.load(SeqCst), 25);
+    client.poll_until_settled(&setup.path("inbox"), &PollOptions::default(), WAIT, EVERY).unwrap();
+    let settled = client.journal().submissions(Some(client.username())).unwrap();
+    assert!(settled.iter().all(|s| s.state == SubmissionState::Responded), "{settled:?}");
+}

@@ -375,3 +375,33 @@ fn poll_reports_an_interrupted_upload_until_it_is_resubmitted() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("stale"), "{}", String::from_utf8_lossy(&out.stdout));
     drop(live);
 }
+
+/// `--sessions` and the profile's `sessions`: out of range is a usage or configuration error before anything
+/// is sent; within range the files go out once each, over that many sessions.
+#[test]
+fn submit_sessions_are_checked_and_used() {
+    let setup = start();
+    let config = write_config(&setup, "state");
+    let files: Vec<PathBuf> = (0..6).map(|i| setup.file(&format!("s-{i}.xml"), 300)).collect();
+    for bad in ["0", "9", "many"] {
+        let out = cli(&config).args(["submit", "--service", SERVICE, "--sessions", bad]).args(&files).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "--sessions {bad}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("inbox = \"inbox\"", "inbox = \"inbox\"\nsessions = 12")).unwrap();
+    let out = cli(&config).args(["submit", "--service", SERVICE]).args(&files).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("sessions") && stderr.contains("1 to 8") && stderr.contains("line"), "{stderr}");
+    assert!(setup.received(SERVICE).is_empty(), "nothing was sent");
+    std::fs::write(&config, text.replace("inbox = \"inbox\"", "inbox = \"inbox\"\nsessions = 2")).unwrap();
+    let out = run(cli(&config).args(["submit", "--service", SERVICE, "--json", "--sessions", "3"]).args(&files));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: std::collections::BTreeSet<&str> = list.iter().map(|s| s["submission"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 6);
+    for (file, line) in files.iter().zip(&list) {
+        assert_eq!(line["file"], file.display().to_string(), "in the order given");
+        assert_eq!(line["outcome"], "sent");
+    }
+    assert_eq!(setup.received(SERVICE).len(), 6);
+}

@@ -34,7 +34,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Something a face may show: progress and milestones. Logging goes through the `log` facade as well.
@@ -547,6 +547,96 @@ impl Client {
         };
         let label = file.display().to_string();
         self.submit_claimed(service, request, options, Payload::Snapshot(snapshot.file), file.file_name().map(Path::new), &label)
+    }
+
+    /// Submits several files to one service, over up to [`Config::sessions`] sessions at once (one if there
+    /// is one file): on a line with 20 ms round trips each file costs several of them, and sessions in
+    /// parallel hide them. Each file follows the rules of [`Client::submit_file`], decided in the journal as
+    /// for separate processes, so the guarantees are the same: a content in the list twice goes out once, a
+    /// name is journaled before its upload, an interrupted upload is finished by the next submit. The results
+    /// come in the order of `files`, one per file, whatever happened to the others.
+    ///
+    /// This client's session does one share of the work; the others are opened for the call and closed at
+    /// its end. Events from every session reach this client's handler (one at a time), and its keep-waiting
+    /// hook is asked by all of them.
+    pub fn submit_files(&mut self, service: &str, files: &[PathBuf], options: &SubmitOptions) -> Vec<Result<Submitted>> {
+        let sessions = (self.config.sessions.max(1) as usize).min(files.len());
+        if sessions <= 1 || options.name.is_some() {
+            return files.iter().map(|file| self.submit_file(service, file, options)).collect();
+        }
+        // The helpers' hooks forward to this client's own, which are lent to them for the call.
+        let events = Arc::new(Mutex::new(self.events.take()));
+        let keep_waiting = Arc::new(Mutex::new(self.keep_waiting.take()));
+        let lend = |client: &mut Client| {
+            let events = Arc::clone(&events);
+            client.events = Some(Box::new(move |event: &Event| {
+                if let Some(handler) = events.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    handler(event);
+                }
+            }));
+            let keep_waiting = Arc::clone(&keep_waiting);
+            client.keep_waiting = Some(Box::new(move || {
+                keep_waiting.lock().unwrap_or_else(|p| p.into_inner()).as_mut().is_none_or(|keep| keep())
+            }));
+        };
+        let mut helpers: Vec<Result<Client>> = (1..sessions).map(|_| self.helper()).collect();
+        lend(self);
+        for helper in helpers.iter_mut().flatten() {
+            lend(helper);
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<Submitted>>>> = Mutex::new((0..files.len()).map(|_| None).collect());
+        let work = |client: &mut Client| loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(file) = files.get(index) else { break };
+            let result = client.submit_file(service, file, options);
+            results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
+        };
+        std::thread::scope(|scope| {
+            for helper in helpers.iter_mut() {
+                match helper {
+                    Ok(client) => {
+                        scope.spawn(|| work(client));
+                    }
+                    // A helper that could not even open the journal leaves its share to the others.
+                    Err(e) => log::warn!("one of the parallel sessions could not start: {e}"),
+                }
+            }
+            work(self);
+        });
+        for helper in helpers.into_iter().flatten() {
+            if let Err(e) = helper.close() {
+                log::debug!("closing a parallel session: {e}");
+            }
+        }
+        // Dropping this client's forwarding hooks leaves the lent ones with one owner again.
+        self.events = None;
+        self.keep_waiting = None;
+        self.events = Arc::try_unwrap(events).ok().and_then(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
+        self.keep_waiting = Arc::try_unwrap(keep_waiting).ok().and_then(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
+        results
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .map(|result| result.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "a file was left out of the parallel submit"))))
+            .collect()
+    }
+
+    /// Another client for the same certificate and journal (its own journal connection and sessions), for
+    /// [`Client::submit_files`]. It connects when it first needs a gateway.
+    fn helper(&self) -> Result<Client> {
+        Ok(Client {
+            config: self.config.clone(),
+            identity: Arc::clone(&self.identity),
+            journal: Arc::new(Journal::open(&self.config.journal)?),
+            owner: self.owner.clone(),
+            new_session: None,
+            legacy_session: None,
+            visible: self.visible.clone(),
+            legacy_root: self.legacy_root.clone(),
+            events: None,
+            keep_waiting: None,
+        })
     }
 
     /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name. The same

@@ -109,7 +109,17 @@ pub struct Config {
     pub routes: Vec<(String, GatewayChoice)>,
     /// How often an upload is tried (on connection failures) before it is left for a later `submit`.
     pub upload_attempts: u32,
+    /// How many sessions [`crate::gateway::Client::submit_files`] may use at once (1 to [`MAX_SESSIONS`]).
+    pub sessions: u32,
 }
+
+/// Sessions in parallel by default: at 20-40 ms per round trip four sessions send about four times as many
+/// small files per second as one, and four logins of one certificate are few enough for any FTP server's
+/// per-user limit we know of (the agency publishes none; vsftpd and ProFTPD default to no limit).
+pub const DEFAULT_SESSIONS: u32 = 4;
+/// The most sessions a profile may ask for: beyond this a gateway is likely to refuse logins or treat the
+/// client as abusive, and the gain over 8 sessions is small for files of a few KiB.
+pub const MAX_SESSIONS: u32 = 8;
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(6 * 3600);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -149,6 +159,7 @@ impl Config {
             default_gateway: GatewayChoice::New,
             routes: Vec::new(),
             upload_attempts: 4,
+            sessions: DEFAULT_SESSIONS,
         }
     }
 
@@ -531,6 +542,7 @@ struct RawProfile {
     io_timeout: Option<Spanned<DurationValue>>,
     default_gateway: Option<GatewayChoice>,
     upload_attempts: Option<u32>,
+    sessions: Option<Spanned<u32>>,
     new: Option<RawAddress>,
     legacy: Option<RawAddress>,
     #[serde(default)]
@@ -724,6 +736,12 @@ impl ConfigFile {
         }
         if let Some(n) = raw.upload_attempts {
             config.upload_attempts = n.clamp(1, 100);
+        }
+        if let Some(n) = &raw.sessions {
+            if !(1..=MAX_SESSIONS).contains(n.get_ref()) {
+                return Err(at(n.span(), "sessions", format!("give 1 to {MAX_SESSIONS} sessions (the default is {DEFAULT_SESSIONS})")));
+            }
+            config.sessions = *n.get_ref();
         }
         for (pattern, gateway) in &raw.routes {
             let text = pattern.get_ref();

@@ -8,6 +8,6 @@ pub mod names;
 pub mod receipt;
 
 pub use catalogue::{Service, System, TransferType, HEARTBEAT_SERVICE};
-pub use config::{Config, ConfigFile, GatewayAddress, GatewayChoice};
+pub use config::{Config, ConfigFile, GatewayAddress, GatewayChoice, DEFAULT_SESSIONS, MAX_SESSIONS};
 pub use receipt::{Receipt, ReceiptError, StatusCode};
 pub use client::{Client, Event, PollOptions, PollReport, SubmitOptions, Submitted};

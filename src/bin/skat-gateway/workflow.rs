@@ -46,6 +46,10 @@ pub struct SubmitArgs {
     /// Submit empty files too (refused by default: an empty declaration is almost always a half-written export).
     #[arg(long)]
     allow_empty: bool,
+    /// Sessions to use at once for several files (1-8; default: the profile's `sessions`, else 4). Each file
+    /// is still sent once: the journal decides for every session as for separate processes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
+    sessions: Option<u32>,
     /// Print the submissions as JSON.
     #[arg(long)]
     pub json: bool,
@@ -170,14 +174,18 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> std::result::Result<()
     if args.name.is_some() && args.files.len() > 1 {
         return Err(Error::new(ErrorKind::InvalidArgument, "--name names one submission: give a single FILE with it").into());
     }
-    let config = profile.load()?;
+    let mut config = profile.load()?;
+    if let Some(sessions) = args.sessions {
+        config.sessions = sessions;
+    }
     let mut client = Client::connect(config)?;
     attach_progress(&mut client);
     let options = SubmitOptions { name: args.name.clone(), prefix: None, again: args.again, allow_empty: args.allow_empty };
     // Every file is tried, whatever happened to the others (and whether anyone still reads stdout).
     let mut results: Vec<(String, std::result::Result<Submitted, Error>)> = Vec::new();
-    for file in &args.files {
-        let result = client.submit_file(&args.service, file, &options).map_err(|e| {
+    let submitted = client.submit_files(&args.service, &args.files, &options);
+    for (file, result) in args.files.iter().zip(submitted) {
+        let result = result.map_err(|e| {
             if e.message().contains(&file.display().to_string()) {
                 e
             } else {
