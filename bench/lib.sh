@@ -32,7 +32,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The test PKI: a CA, a server certificate for localhost/127.0.0.1, a VOCES-shaped client certificate.
+# The test PKI: a CA, a server certificate for localhost/127.0.0.1 (and 127.0.0.2, where bench/latency.sh puts
+# its delaying proxy), a VOCES-shaped client certificate.
 mint_pki() {
   local d=$WORK/pki
   mkdir -p "$d"
@@ -41,7 +42,7 @@ mint_pki() {
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.pem -subj "/CN=skat-gateway bench CA" \
       -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null
-    printf 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
+    printf 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2\n' >server.ext
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 0x1001 -days 2 -extfile server.ext -out server.pem 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr \
       -subj "/C=DK/O=Bench A\/S \/\/ CVR:12345678/CN=Bench A\/S - Gateway+serialNumber=CVR:12345678-UID:1234567890" 2>/dev/null
