@@ -1240,6 +1240,12 @@ gw_result gw_config_builder_add_route(gw_config_builder *builder, const char *pa
 gw_result gw_config_builder_set_upload_attempts(gw_config_builder *builder, uint32_t attempts);
 
 /**
+ * How many sessions `gw_client_submit_files` uses at once (default 4; 1-8). Each session logs in with the
+ * same certificate; the agency publishes no limit, and 4 is assumed safe. Thread-safe.
+ */
+gw_result gw_config_builder_set_sessions(gw_config_builder *builder, uint32_t sessions);
+
+/**
  * Frees a builder. NULL, and a handle freed before, are ignored; configs built from it stay valid.
  * Thread-safe.
  */
@@ -1414,6 +1420,29 @@ gw_result gw_client_submit_bytes_as(gw_client *client,
                                     gw_submit_flags flags,
                                     gw_submission **out,
                                     gw_submitted *outcome);
+
+/**
+ * Submits the `count` files of `paths` to `service` over up to the config's sessions at once
+ * (`gw_config_builder_set_sessions`, default 4): each file by the rules of `gw_client_submit_as`, under a
+ * generated name (`prefix` as there); a content given twice in the list is sent once. Every file is tried,
+ * whatever happens to the others. For each `i`: `results[i]` gets `GW_OK` or that file's error code,
+ * `submissions[i]` its journal record (NULL when it failed; free each with `gw_submission_free`), and
+ * `outcomes[i]` (the whole array may be NULL) what was done, as `gw_client_submit_as` says it. All three
+ * arrays have `count` elements (`count` 0: nothing to do). Returns `GW_OK` when every file was submitted;
+ * else the first failed file's code, with a last error naming it and counting the others (each failure is
+ * also logged with its message; to see one again, submit that file alone with `gw_client_submit_as`: it is
+ * not sent twice). Callbacks (events, log) may come from the sessions' threads meanwhile, one at a time.
+ * Thread-safe.
+ */
+gw_result gw_client_submit_files(gw_client *client,
+                                 const char *service,
+                                 const char *const *paths,
+                                 size_t count,
+                                 const char *prefix,
+                                 gw_submit_flags flags,
+                                 gw_result *results,
+                                 gw_submission **submissions,
+                                 gw_submitted *outcomes);
 
 /**
  * The outcome's name as `submit --json` writes it (`"sent"`, `"resumed"`, `"already_submitted"`;

@@ -59,6 +59,12 @@ namespace Skat.Gateway
             return Create(message, result, reply == 0 ? (int?)null : (int)reply, reply == 0 ? null : text);
         }
 
+        /// <summary>The exception for a code and a message of our own (a file of SubmitFiles that failed).</summary>
+        internal static GatewayException FromCode(uint result, string message)
+        {
+            return Create(message, result, null, null);
+        }
+
         private static GatewayException Create(string m, uint c, int? rc, string rt)
         {
             string k = ResultCodes.KindOf(c);
@@ -453,6 +459,12 @@ namespace Skat.Gateway
             if (attempts < 1) throw new ArgumentOutOfRangeException("attempts", attempts, "give 1 to 100");
             return Do(Native.gw_config_builder_set_upload_attempts(H, (uint)attempts));
         }
+        /// <summary>How many sessions <see cref="GatewayClient.SubmitFiles"/> uses at once (default 4; 1-8).</summary>
+        public GatewayConfigBuilder SetSessions(int sessions)
+        {
+            if (sessions < 1 || sessions > 8) throw new ArgumentOutOfRangeException("sessions", sessions, "give 1 to 8");
+            return Do(Native.gw_config_builder_set_sessions(H, (uint)sessions));
+        }
 
         /// <summary>A new immutable config with a copy of the settings; the builder stays usable.</summary>
         public GatewayConfig Build()
@@ -506,7 +518,7 @@ namespace Skat.Gateway
 
     // ==== the client
 
-    /// <summary>A progress or milestone event of a client's call (raised on the calling thread).</summary>
+    /// <summary>A progress or milestone event of a client's call (raised on the calling thread; during SubmitFiles also on its sessions' threads, one at a time).</summary>
     public sealed class GatewayEventArgs : EventArgs
     {
         public GatewayEventKind Kind { get; }
@@ -529,6 +541,18 @@ namespace Skat.Gateway
         /// <summary>The submission's name: its transaction id at the gateway.</summary>
         public string Name { get { return Submission.Name; } }
         internal SubmitResult(SubmitOutcome outcome, Submission submission) { Outcome = outcome; Submission = submission; }
+    }
+
+    /// <summary>One file of <see cref="GatewayClient.SubmitFiles"/>: its result, or the exception it met.</summary>
+    public sealed class SubmitFilesItem
+    {
+        public string Path { get; }
+        /// <summary>What was done; null when the file was not submitted (see <see cref="Error"/>).</summary>
+        public SubmitResult Result { get; }
+        /// <summary>Why the file was not submitted; null when it was.</summary>
+        public GatewayException Error { get; }
+        public bool Succeeded { get { return Error == null; } }
+        internal SubmitFilesItem(string path, SubmitResult result, GatewayException error) { Path = path; Result = result; Error = error; }
     }
 
     /// <summary>The answer to a heartbeat.</summary>
@@ -657,6 +681,57 @@ namespace Skat.Gateway
             uint outcome;
             uint result = Native.gw_client_submit_as(H, Utf8.Required(service, "service"), Utf8.Required(path, "path"), Utf8.In(name, "name"), Utf8.In(prefix, "prefix"), (uint)flags, out s, out outcome);
             using (s = Native.Take(result, s)) return new SubmitResult((SubmitOutcome)outcome, Skat.Gateway.Submission.From(s));
+        }
+
+        /// <summary>Submits several files over up to the config's sessions at once (<see cref="GatewayConfigBuilder.SetSessions"/>,
+        /// default 4), each by the rules of <see cref="Submit"/> under a generated name; a content given twice is sent
+        /// once. Every file is tried: one item per path, in order, with its result or the exception that file met
+        /// (nothing is thrown for a file). The event handler may be called from the sessions' threads meanwhile,
+        /// one call at a time.</summary>
+        public IReadOnlyList<SubmitFilesItem> SubmitFiles(string service, IList<string> paths, string prefix = null, SubmitFlags flags = SubmitFlags.None)
+        {
+            if (paths == null) throw new ArgumentNullException("paths");
+            int count = paths.Count;
+            IntPtr[] native = new IntPtr[count];
+            uint[] results = new uint[count];
+            IntPtr[] records = new IntPtr[count];
+            uint[] outcomes = new uint[count];
+            uint first;
+            string firstMessage;
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    byte[] path = Utf8.Required(paths[i], "paths[" + i + "]");
+                    native[i] = Marshal.AllocHGlobal(path.Length);
+                    Marshal.Copy(path, 0, native[i], path.Length);
+                }
+                first = Native.gw_client_submit_files(H, Utf8.Required(service, "service"), native, (UIntPtr)count, Utf8.In(prefix, "prefix"), (uint)flags, results, records, outcomes);
+                firstMessage = first == Native.GW_OK ? null : GatewayException.FromLastError(first).Message;
+            }
+            finally
+            {
+                foreach (IntPtr p in native) if (p != IntPtr.Zero) Marshal.FreeHGlobal(p);
+            }
+            // A call refused as a whole (a bad argument) wrote no per-file results.
+            if (first != Native.GW_OK && Array.TrueForAll(records, r => r == IntPtr.Zero) && Array.IndexOf(results, first) < 0)
+                throw GatewayException.FromCode(first, firstMessage);
+            List<SubmitFilesItem> items = new List<SubmitFilesItem>(count);
+            bool firstSeen = false;
+            for (int i = 0; i < count; i++)
+            {
+                if (results[i] == Native.GW_OK)
+                {
+                    using (SubmissionHandle s = SubmissionHandle.Adopt(records[i]))
+                        items.Add(new SubmitFilesItem(paths[i], new SubmitResult((SubmitOutcome)outcomes[i], Skat.Gateway.Submission.From(s)), null));
+                    continue;
+                }
+                string message = !firstSeen && results[i] == first ? firstMessage
+                    : paths[i] + ": not submitted (" + Library.ResultText(results[i]) + "); submit it alone with Submit to see why (it is not sent twice)";
+                firstSeen = firstSeen || results[i] == first;
+                items.Add(new SubmitFilesItem(paths[i], null, GatewayException.FromCode(results[i], message)));
+            }
+            return items;
         }
 
         /// <summary>Submits bytes held in memory (a declaration generated in memory) by the same rules; the

@@ -74,6 +74,14 @@ namespace Skat.Gateway
     {
         [ReliabilityContract(Consistency.WillNotCorruptState, Cer.Success)]
         protected override bool ReleaseHandle() { Native.gw_submission_free(handle); return true; }
+
+        /// <summary>Takes ownership of a handle the library wrote into an array (gw_client_submit_files).</summary>
+        internal static SubmissionHandle Adopt(IntPtr raw)
+        {
+            SubmissionHandle h = new SubmissionHandle();
+            h.SetHandle(raw);
+            return h;
+        }
     }
 
     internal sealed class SubmissionListHandle : GatewayHandle
@@ -186,6 +194,7 @@ namespace Skat.Gateway
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_config_builder_set_timeouts(ConfigBuilderHandle builder, ulong connectMs, ulong ioMs);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_config_builder_set_default_gateway(ConfigBuilderHandle builder, uint gateway);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_config_builder_add_route(ConfigBuilderHandle builder, byte[] pattern, uint gateway);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_config_builder_set_sessions(ConfigBuilderHandle builder, uint sessions);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_config_builder_set_upload_attempts(ConfigBuilderHandle builder, uint attempts);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void gw_config_builder_free(IntPtr builder);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_config_from_file(byte[] path, byte[] profile, out ConfigHandle config);
@@ -206,6 +215,7 @@ namespace Skat.Gateway
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_services_on(ClientHandle client, uint gateway, out ServiceListHandle list);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_submit_file(ClientHandle client, byte[] service, byte[] path, byte[] nameBuf, UIntPtr nameLen, out UIntPtr nameN);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_submit_as(ClientHandle client, byte[] service, byte[] path, byte[] name, byte[] prefix, uint flags, out SubmissionHandle submission, out uint outcome);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_submit_files(ClientHandle client, byte[] service, IntPtr[] paths, UIntPtr count, byte[] prefix, uint flags, [Out] uint[] results, [Out] IntPtr[] submissions, [Out] uint[] outcomes);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_submit_bytes_as(ClientHandle client, byte[] service, byte[] data, UIntPtr len, byte[] extension, byte[] name, byte[] prefix, uint flags, out SubmissionHandle submission, out uint outcome);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_poll(ClientHandle client, byte[] inbox);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint gw_client_poll_report(ClientHandle client, byte[] inbox, uint flags, out PollReportHandle report);

@@ -3,7 +3,7 @@
 use super::config::{config_of, gateway_choice, gw_config, gw_gateway};
 use super::handle::{self, Handle};
 use super::items::{gw_poll_report, gw_receipt, gw_service_list, gw_state, gw_submission, gw_submission_list, ReceiptItem};
-use super::result::{guard, guard_void, gw_result, CResult, Failure};
+use super::result::{guard, guard_void, gw_result, CResult, Failure, GW_OK};
 use super::strings::{
     bytes_in, check_out, opt_path_in, opt_str_in, path_in, path_text, reserve_str, str_in, write_opt, write_out, write_str,
 };
@@ -460,6 +460,93 @@ pub extern "C" fn gw_client_submit_bytes_as(
         check_out(outcome, "outcome")?;
         let submitted = with_client(client, |client| Ok(client.submit_bytes_as(service, bytes, extension, &options)?))?;
         give_submitted(submitted, out, outcome)
+    })
+}
+
+/// Submits the `count` files of `paths` to `service` over up to the config's sessions at once
+/// (`gw_config_builder_set_sessions`, default 4): each file by the rules of `gw_client_submit_as`, under a
+/// generated name (`prefix` as there); a content given twice in the list is sent once. Every file is tried,
+/// whatever happens to the others. For each `i`: `results[i]` gets `GW_OK` or that file's error code,
+/// `submissions[i]` its journal record (NULL when it failed; free each with `gw_submission_free`), and
+/// `outcomes[i]` (the whole array may be NULL) what was done, as `gw_client_submit_as` says it. All three
+/// arrays have `count` elements (`count` 0: nothing to do). Returns `GW_OK` when every file was submitted;
+/// else the first failed file's code, with a last error naming it and counting the others (each failure is
+/// also logged with its message; to see one again, submit that file alone with `gw_client_submit_as`: it is
+/// not sent twice). Callbacks (events, log) may come from the sessions' threads meanwhile, one at a time.
+/// Thread-safe.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn gw_client_submit_files(
+    client: *mut gw_client,
+    service: *const c_char,
+    paths: *const *const c_char,
+    count: usize,
+    prefix: *const c_char,
+    flags: gw_submit_flags,
+    results: *mut gw_result,
+    submissions: *mut *mut gw_submission,
+    outcomes: *mut gw_submitted,
+) -> gw_result {
+    guard("gw_client_submit_files", || {
+        // SAFETY: C strings from the caller, checked for NULL and UTF-8.
+        let service = unsafe { str_in(service, "service") }?;
+        let options = submit_options(None, unsafe { opt_str_in(prefix, "prefix") }?, flags)?;
+        if count == 0 {
+            return Ok(());
+        }
+        if paths.is_null() {
+            return Err(Failure::null("paths"));
+        }
+        check_out(results, "results")?;
+        check_out(submissions, "submissions")?;
+        let files = (0..count)
+            .map(|i| {
+                // SAFETY: the caller passes an array of `count` pointers; each is checked for NULL and UTF-8.
+                let path = unsafe { *paths.add(i) };
+                unsafe { path_in(path, &format!("paths[{i}]")) }
+            })
+            .collect::<CResult<Vec<_>>>()?;
+        let done = with_client(client, |client| Ok(client.submit_files(service, &files, &options)))?;
+        let mut first_failure: Option<Failure> = None;
+        let mut failed = 0;
+        for (i, (file, result)) in files.iter().zip(done).enumerate() {
+            // SAFETY: the caller's arrays hold `count` elements (documented); `i < count`.
+            let (result_slot, submission_slot) = unsafe { (results.add(i), submissions.add(i)) };
+            match result {
+                Ok(submitted) => {
+                    let code = match submitted {
+                        Submitted::Sent(_) => GW_SUBMITTED_SENT,
+                        Submitted::Resumed(_) => GW_SUBMITTED_RESUMED,
+                        Submitted::AlreadySubmitted(_) => GW_SUBMITTED_ALREADY_SUBMITTED,
+                    };
+                    handle::give(submission_slot, submitted.into_submission())?;
+                    write_out(result_slot, GW_OK, "results")?;
+                    if !outcomes.is_null() {
+                        // SAFETY: as above, when the caller passed the optional array.
+                        write_out(unsafe { outcomes.add(i) }, code, "outcomes")?;
+                    }
+                }
+                Err(error) => {
+                    failed += 1;
+                    log::warn!("not submitted: {}: {error}", file.display());
+                    write_out(submission_slot, std::ptr::null_mut(), "submissions")?;
+                    write_out(result_slot, error.kind().code(), "results")?;
+                    if first_failure.is_none() {
+                        let named = error.message().contains(&file.display().to_string());
+                        first_failure = Some(Failure::from(if named { error } else { error.context(file.display()) }));
+                    }
+                }
+            }
+        }
+        match first_failure {
+            None => Ok(()),
+            Some(mut first) => {
+                if failed > 1 {
+                    first.message = format!("{failed} of {count} files were not submitted; the first: {}", first.message);
+                }
+                Err(first)
+            }
+        }
     })
 }
 

@@ -420,6 +420,21 @@ pub extern "C" fn gw_config_builder_set_upload_attempts(builder: *mut gw_config_
     })
 }
 
+/// How many sessions `gw_client_submit_files` uses at once (default 4; 1-8). Each session logs in with the
+/// same certificate; the agency publishes no limit, and 4 is assumed safe. Thread-safe.
+#[no_mangle]
+pub extern "C" fn gw_config_builder_set_sessions(builder: *mut gw_config_builder, sessions: u32) -> gw_result {
+    guard("gw_config_builder_set_sessions", || {
+        if !(1..=crate::gateway::MAX_SESSIONS).contains(&sessions) {
+            return Err(Failure::invalid(format!("{sessions} sessions: give 1 to {}", crate::gateway::MAX_SESSIONS)));
+        }
+        edit(builder, |config| {
+            config.sessions = sessions;
+            Ok(())
+        })
+    })
+}
+
 /// Frees a builder. NULL, and a handle freed before, are ignored; configs built from it stay valid.
 /// Thread-safe.
 #[no_mangle]

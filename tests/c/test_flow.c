@@ -536,6 +536,82 @@ static void refusals(void) {
     CHECK(client == NULL);
 }
 
+/* Several files over parallel sessions: every file once, in order; a path given twice is one submission
+ * (whichever session came first sent it); a missing file fails alone; the arrays are checked. The log
+ * callback is off meanwhile: on_log is not thread-safe, and the sessions' threads log. */
+static void parallel_flow(void) {
+    gw_config_builder *builder = builder_for("parallel");
+    gw_config *config = NULL;
+    gw_client *client = NULL;
+    char files[7][2048], text[256], first[GW_NAME_MAX + 1], other[GW_NAME_MAX + 1];
+    const char *paths[8];
+    gw_result results[8], r;
+    gw_submission *records[8];
+    gw_submitted outcomes[8];
+    size_t i, j, n;
+    int events = 0;
+
+    CHECK_RESULT(gw_config_builder_set_sessions(builder, 0), GW_ERR_INVALID_ARGUMENT);
+    CHECK(contains(last_error_text(), "1 to 8"));
+    CHECK_RESULT(gw_config_builder_set_sessions(builder, 9), GW_ERR_INVALID_ARGUMENT);
+    CHECK_OK(gw_config_builder_set_sessions(builder, 3));
+    CHECK_OK(gw_config_builder_build(builder, &config));
+    gw_config_builder_free(builder);
+    CHECK_OK(gw_client_connect(config, &client));
+    gw_config_free(config);
+    if (!client) return;
+    CHECK_OK(gw_client_set_event_callback(client, on_event, &events));
+    for (i = 0; i < 6; i++) {
+        snprintf(text, sizeof text, "parallel-%zu.xml", i);
+        scratch_path(files[i], sizeof files[i], text);
+        snprintf(text, sizeof text, "<p n=\"%zu\">%ld-%d</p>\n", i, (long)time(NULL), (int)getpid());
+        CHECK(write_file(files[i], text));
+        paths[i] = files[i];
+    }
+    paths[6] = files[2];
+    scratch_path(files[6], sizeof files[6], "missing.xml");
+    paths[7] = files[6];
+
+    CHECK_OK(gw_set_log_callback(NULL, NULL, GW_LOG_OFF));
+    r = gw_client_submit_files(client, SERVICE, paths, 8, "batch", 0, results, records, outcomes);
+    CHECK_OK(gw_set_log_callback(on_log, NULL, GW_LOG_TRACE));
+    CHECK(r != GW_OK && r == results[7]);
+    CHECK(contains(last_error_text(), "missing.xml"));
+    CHECK(records[7] == NULL);
+    for (i = 0; i < 7; i++) {
+        CHECK(results[i] == GW_OK && records[i] != NULL);
+        if (!records[i]) continue;
+        CHECK_OK(gw_submission_name(records[i], first, sizeof first, &n));
+        CHECK(strncmp(first, "batch-", 6) == 0);
+        for (j = 0; j < i && j < 6; j++) {
+            if (!records[j] || (i == 6 && j == 2)) continue;
+            CHECK_OK(gw_submission_name(records[j], other, sizeof other, &n));
+            CHECK(strcmp(first, other) != 0);
+        }
+    }
+    /* The path given twice: one sent it, the other found it sent, under the same name. */
+    if (records[2] && records[6]) {
+        CHECK_OK(gw_submission_name(records[2], first, sizeof first, &n));
+        CHECK_OK(gw_submission_name(records[6], other, sizeof other, &n));
+        CHECK(strcmp(first, other) == 0);
+        CHECK((outcomes[2] == GW_SUBMITTED_SENT) != (outcomes[6] == GW_SUBMITTED_SENT));
+        CHECK(outcomes[2] == GW_SUBMITTED_ALREADY_SUBMITTED || outcomes[6] == GW_SUBMITTED_ALREADY_SUBMITTED);
+    }
+    for (i = 0; i < 6; i++) {
+        if (i != 2) CHECK(outcomes[i] == GW_SUBMITTED_SENT);
+    }
+    CHECK(events > 0);
+    for (i = 0; i < 8; i++) gw_submission_free(records[i]);
+
+    /* Nothing to do, and arrays that are missing. */
+    CHECK_OK(gw_client_submit_files(client, SERVICE, NULL, 0, NULL, 0, NULL, NULL, NULL));
+    CHECK_RESULT(gw_client_submit_files(client, SERVICE, NULL, 1, NULL, 0, results, records, NULL), GW_ERR_NULL_ARGUMENT);
+    CHECK(contains(last_error_text(), "paths"));
+    CHECK_RESULT(gw_client_submit_files(client, SERVICE, paths, 1, NULL, 0, NULL, records, NULL), GW_ERR_NULL_ARGUMENT);
+    CHECK(contains(last_error_text(), "results"));
+    gw_client_free(client);
+}
+
 int main(int argc, char **argv) {
     char path[2048];
     if (argc != 3) {
@@ -572,6 +648,7 @@ int main(int argc, char **argv) {
     }
 
     submission_flow();
+    parallel_flow();
     session_flow();
     refusals();
 

@@ -41,6 +41,7 @@ internal static class Tests
         Test("the fixed contract: FromConfig, SubmitFile, Poll, State", Contract);
         Test("the whole flow to status 3", WholeFlow);
         Test("what a submit did; bytes; empty refused", SubmitOutcomes);
+        Test("many files over parallel sessions", SubmitFilesInParallel);
         Test("a reused name: refused locally, and by the gateway for another system", ReusedName);
         Test("wrong password: the exception names the cause", WrongPassword);
         Test("unreachable host, bad arguments", Refusals);
@@ -335,6 +336,32 @@ internal static class Tests
             string emptyFile = Path.Combine(scratch, "empty.xml");
             File.WriteAllText(emptyFile, "");
             Throws<InvalidArgumentException>(() => client.SubmitFile(Service, emptyFile), "an empty file");
+        }
+    }
+
+    private static void SubmitFilesInParallel()
+    {
+        Throws<ArgumentOutOfRangeException>(() => ConfigFor("parallel", b => b.SetSessions(9)), "9 sessions");
+        using (var config = ConfigFor("parallel", b => b.SetSessions(3)))
+        using (var client = GatewayClient.Connect(config))
+        {
+            var paths = new List<string>();
+            for (int i = 0; i < 8; i++) paths.Add(UniqueFile("parallel-" + i + ".xml"));
+            paths.Add(paths[2]);
+            paths.Add(Path.Combine(scratch, "missing.xml"));
+            var items = client.SubmitFiles(Service, paths, "batch");
+            Equal(10, items.Count, "one item per path");
+            var names = new HashSet<string>();
+            for (int i = 0; i < 9; i++)
+            {
+                Check(items[i].Succeeded && items[i].Result != null && items[i].Path == paths[i], "file " + i + ": " + (items[i].Error == null ? "" : items[i].Error.Message));
+                if (items[i].Result != null) { names.Add(items[i].Result.Name); Check(items[i].Result.Name.StartsWith("batch-"), "prefix"); }
+            }
+            Equal(8, names.Count, "eight contents, eight names");
+            Equal(items[2].Result.Name, items[8].Result.Name, "a path given twice is one submission");
+            Check((items[2].Result.Outcome == SubmitOutcome.Sent) != (items[8].Result.Outcome == SubmitOutcome.Sent), "sent once");
+            Check(!items[9].Succeeded && items[9].Result == null && items[9].Error.Message.Contains("missing.xml"), "the missing file: " + items[9].Error);
+            Equal(0, client.SubmitFiles(Service, new List<string>()).Count, "nothing to do");
         }
     }
 
