@@ -934,15 +934,11 @@ fn data_socket_builder(
         if let Ok(mut slot) = last_address.lock() {
             *slot = Some(target);
         }
-        let connected = if port_reached.load(Ordering::Relaxed) {
-            connect_in_background(&target, timeouts)
-        } else {
-            TcpStream::connect_timeout(&target, timeouts.connect).and_then(|stream| {
-                port_reached.store(true, Ordering::Relaxed);
-                configure_socket(&stream, timeouts)?;
-                Ok(stream)
-            })
-        };
+        let connected = TcpStream::connect_timeout(&target, timeouts.connect).and_then(|stream| {
+            port_reached.store(true, Ordering::Relaxed);
+            configure_socket(&stream, timeouts)?;
+            Ok(stream)
+        });
         connected.map_err(|e| {
             let mut error = network_error(&e, &target.to_string(), Phase::DataConnection);
             if matches!(error.kind(), ErrorKind::Timeout | ErrorKind::ConnectionRefused) {
@@ -955,36 +951,6 @@ fn data_socket_builder(
             FtpError::ConnectionError(e)
         })
     }
-}
-
-/// Starts a data connection without waiting for it. suppaftp sends the transfer command next and waits for
-/// its preliminary reply (`150`), a round trip of its own, so the TCP handshake runs meanwhile: one round trip
-/// less per transfer, 20-40 ms to the gateway. The socket is left blocking, and Linux makes its first write
-/// (the TLS ClientHello) wait for the connection, up to the write time-out; a failed connect is that write's
-/// error. Only once a data connection of this session has succeeded: the first is made before the command,
-/// so that a firewall blocking the data ports is reported as such, with no transfer command sent for it.
-#[cfg(target_os = "linux")]
-fn connect_in_background(target: &SocketAddr, timeouts: Timeouts) -> io::Result<TcpStream> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(*target), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
-    match socket.connect(&(*target).into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(e),
-    }
-    socket.set_nonblocking(false)?;
-    let stream = TcpStream::from(socket);
-    configure_socket(&stream, timeouts)?;
-    Ok(stream)
-}
-
-/// Elsewhere a socket still connecting may refuse the first write, so the connection is waited for.
-#[cfg(not(target_os = "linux"))]
-fn connect_in_background(target: &SocketAddr, timeouts: Timeouts) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(target, timeouts.connect)?;
-    configure_socket(&stream, timeouts)?;
-    Ok(stream)
 }
 
 /// A network failure, with the server and the phase.
