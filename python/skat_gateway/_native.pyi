@@ -3,7 +3,7 @@
 
 import datetime
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Optional, Union, final
@@ -11,6 +11,7 @@ from typing import Literal, Optional, Union, final
 from typing_extensions import Self
 
 from skat_gateway._enums import CertificateKind, SubmissionState
+from skat_gateway.exceptions import GatewayError
 
 _StrPath = Union[str, "os.PathLike[str]"]
 #: _Seconds (int or float) or a datetime.timedelta.
@@ -146,6 +147,7 @@ class Config:
         default_gateway: str = "new",
         routes: Optional[Mapping[str, str]] = None,
         upload_attempts: Optional[int] = None,
+        sessions: Optional[int] = None,
     ) -> Self: ...
     @staticmethod
     def load(
@@ -193,6 +195,8 @@ class Config:
     def routes(self) -> list[tuple[str, str]]: ...
     @property
     def upload_attempts(self) -> int: ...
+    @property
+    def sessions(self) -> int: ...
     @property
     def has_password(self) -> bool: ...
     @property
@@ -272,6 +276,16 @@ class Client:
         allow_empty: bool = False,
         progress: Optional[_ProgressCallback] = None,
     ) -> SubmitResult: ...
+    def submit_files(
+        self,
+        service: str,
+        paths: Sequence[_StrPath],
+        *,
+        prefix: Optional[str] = None,
+        again: bool = False,
+        allow_empty: bool = False,
+        progress: Optional[_ProgressCallback] = None,
+    ) -> list[Union[SubmitResult, GatewayError]]: ...
     def poll(
         self,
         inbox: Optional[_StrPath] = None,

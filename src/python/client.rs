@@ -9,7 +9,7 @@ use super::{identity::PySecret, logging};
 use crate::error::{Error, ErrorKind};
 use crate::gateway::client::{PollOptions, SubmitOptions};
 use crate::gateway::config::environment_address;
-use crate::gateway::{Client, Config, GatewayChoice};
+use crate::gateway::{Client, Config, GatewayChoice, MAX_SESSIONS};
 use crate::journal::ReceiptOutcome;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -47,7 +47,7 @@ impl PyConfig {
         *, certificate, journal, certificate_password = None, key = None, password = None, username = None,
         environment = "tfe", host = None, port = None, legacy_host = None, legacy_port = None, ca_file = None,
         system_roots = true, inbox = None, deadline = None, connect_timeout = None, io_timeout = None,
-        default_gateway = "new", routes = None, upload_attempts = None
+        default_gateway = "new", routes = None, upload_attempts = None, sessions = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -72,6 +72,7 @@ impl PyConfig {
         default_gateway: &str,
         routes: Option<&Bound<'_, PyDict>>,
         upload_attempts: Option<u32>,
+        sessions: Option<u32>,
     ) -> PyResult<PyConfig> {
         let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         let journal = absolute(journal);
@@ -125,6 +126,12 @@ impl PyConfig {
         }
         if let Some(attempts) = upload_attempts {
             config.upload_attempts = attempts.max(1);
+        }
+        if let Some(sessions) = sessions {
+            if !(1..=MAX_SESSIONS).contains(&sessions) {
+                return Err(invalid_argument(format!("sessions must be 1 to {MAX_SESSIONS}, not {sessions}")));
+            }
+            config.sessions = sessions;
         }
         Ok(PyConfig(config))
     }
@@ -236,6 +243,11 @@ impl PyConfig {
     #[getter]
     fn upload_attempts(&self) -> u32 {
         self.0.upload_attempts
+    }
+    /// How many sessions `Client.submit_files` uses at once (1 to 8, default 4).
+    #[getter]
+    fn sessions(&self) -> u32 {
+        self.0.sessions
     }
     /// The gateway a service is routed to: `"new"` or `"legacy"`.
     fn route(&self, service: &str) -> &'static str {
@@ -483,6 +495,34 @@ impl PyClient {
         check_callable(&progress, py, "progress")?;
         let options = SubmitOptions { name, prefix, again, allow_empty };
         self.run(py, progress, |c| c.submit_file(&service, &path, &options)).map(PySubmitResult)
+    }
+
+    /// Submits several files to one service over up to `Config.sessions` sessions at once, each by the rules
+    /// of `submit_file` (a content in the list twice is sent once). Returns one item per path, in order: a
+    /// `SubmitResult`, or the `GatewayError` that file met (raised for none: every file is tried). The GIL is
+    /// released meanwhile; `progress` and events come from every session, one at a time.
+    #[pyo3(signature = (service, paths, *, prefix = None, again = false, allow_empty = false, progress = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_files(
+        &self,
+        py: Python<'_>,
+        service: String,
+        paths: Vec<PathBuf>,
+        prefix: Option<String>,
+        again: bool,
+        allow_empty: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        check_callable(&progress, py, "progress")?;
+        let options = SubmitOptions { name: None, prefix, again, allow_empty };
+        let results = self.run(py, progress, |c| Ok(c.submit_files(&service, &paths, &options)))?;
+        results
+            .into_iter()
+            .map(|result| match result {
+                Ok(done) => Ok(Py::new(py, PySubmitResult(done))?.into_any()),
+                Err(e) => Ok(to_py_err(py, &e).into_value(py).into_any()),
+            })
+            .collect()
     }
 
     /// Submits bytes held in memory (a generated declaration) under a generated name ending in `.extension`,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import skat_gateway as gw
-from conftest import SERVICE, partial_files
+from conftest import SERVICE, partial_files, sim_config
 
 
 def test_a_submission_reaches_status_3_with_its_receipts_and_response(
@@ -342,3 +342,31 @@ def test_a_callback_may_not_call_its_own_client(client: gw.Client, declaration: 
         client.submit(SERVICE, declaration)
     client.on_event = None
     assert client.submissions()[0].state is gw.SubmissionState.UPLOADED
+
+
+def test_many_files_go_out_once_each_over_parallel_sessions(sim: gw.Simulator, tmp_path: Path) -> None:
+    config = sim_config(sim, tmp_path / "journal.sqlite", sessions=3)
+    assert config.sessions == 3 and gw.Config(certificate=sim.certificate, journal=tmp_path / "j").sessions == 4
+    for bad in (0, 9):
+        with pytest.raises(gw.InvalidArgumentError, match="sessions must be 1 to 8"):
+            sim_config(sim, tmp_path / "journal.sqlite", sessions=bad)
+    paths: list[Path] = []
+    for i in range(12):
+        paths.append(tmp_path / f"decl{i:02}.xml")
+        paths[-1].write_text(f"<decl n='{i}'/>")
+    copy = tmp_path / "copy-of-3.xml"
+    copy.write_bytes(paths[3].read_bytes())
+    missing = tmp_path / "missing.xml"
+    events: list[str] = []
+    with gw.Client(config) as client:
+        client.on_event = lambda e: events.append(e.kind)
+        results = client.submit_files(SERVICE, [*paths, copy, str(missing)])
+    assert len(results) == 14
+    *done, failed = results
+    assert all(isinstance(r, gw.SubmitResult) for r in done), results
+    ok = [r for r in done if isinstance(r, gw.SubmitResult)]
+    assert len({r.submission.name for r in ok}) == 12 and sum(r.sent for r in ok) == 12
+    # decl03 and its copy are one submission: whichever session came first sent it, the other found it sent.
+    assert ok[3].submission.name == ok[12].submission.name and ok[3].sent != ok[12].sent
+    assert isinstance(failed, gw.GatewayError) and "missing.xml" in str(failed), failed
+    assert events.count("uploaded") == 12, events
