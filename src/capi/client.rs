@@ -514,11 +514,7 @@ pub extern "C" fn gw_client_submit_files(
             let (result_slot, submission_slot) = unsafe { (results.add(i), submissions.add(i)) };
             match result {
                 Ok(submitted) => {
-                    let code = match submitted {
-                        Submitted::Sent(_) => GW_SUBMITTED_SENT,
-                        Submitted::Resumed(_) => GW_SUBMITTED_RESUMED,
-                        Submitted::AlreadySubmitted(_) => GW_SUBMITTED_ALREADY_SUBMITTED,
-                    };
+                    let code = outcome_code(&submitted);
                     handle::give(submission_slot, submitted.into_submission())?;
                     write_out(result_slot, GW_OK, "results")?;
                     if !outcomes.is_null() {
@@ -550,12 +546,16 @@ pub extern "C" fn gw_client_submit_files(
     })
 }
 
-fn give_submitted(submitted: Submitted, out: *mut *mut gw_submission, outcome: *mut gw_submitted) -> CResult {
-    let code = match submitted {
+fn outcome_code(submitted: &Submitted) -> gw_submitted {
+    match submitted {
         Submitted::Sent(_) => GW_SUBMITTED_SENT,
         Submitted::Resumed(_) => GW_SUBMITTED_RESUMED,
         Submitted::AlreadySubmitted(_) => GW_SUBMITTED_ALREADY_SUBMITTED,
-    };
+    }
+}
+
+fn give_submitted(submitted: Submitted, out: *mut *mut gw_submission, outcome: *mut gw_submitted) -> CResult {
+    let code = outcome_code(&submitted);
     handle::give(out, submitted.into_submission())?;
     write_out(outcome, code, "outcome")
 }

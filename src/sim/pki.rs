@@ -186,7 +186,7 @@ impl ServerName {
             return Ok(ServerName::Ip(ip));
         }
         match rustls::pki_types::DnsName::try_from(text) {
-            Ok(name) if !text.is_empty() => Ok(ServerName::Dns(name.as_ref().to_ascii_lowercase())),
+            Ok(name) => Ok(ServerName::Dns(name.as_ref().to_ascii_lowercase())),
             _ => Err(Error::new(
                 ErrorKind::InvalidArgument,
                 format!("{text:?} is neither an IP address nor a host name: give the name or address clients will connect to"),
