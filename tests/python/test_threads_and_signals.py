@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -76,6 +77,16 @@ def test_python_threads_run_while_a_call_waits(sim: gw.Simulator) -> None:
     worker.join()
     # The login took seconds; the main thread kept running all along (with the GIL held it would get ~0).
     assert ticks > 50, ticks
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_raises_keyboard_interrupt() -> Iterator[None]:
+    """Python leaves SIGINT ignored when it started ignored (a job started with `nohup` or `&` by a
+    non-interactive shell, as CI runners may do): then no Ctrl-C reaches anything, and these tests would test
+    nothing. An interactive terminal's default, KeyboardInterrupt, for the duration of each test."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def interrupt_after(seconds: float) -> threading.Timer:
