@@ -10,12 +10,12 @@
 # 2. The simulator behind the same kind of proxy: `skat-gateway submit` of SUBMIT_FILES declarations (the
 #    path users take: names journaled, spool, every guarantee) on one session and on SESSIONS, and of one
 #    declaration (a whole one-file submit: connect, login, list the services, upload, quit); then `poll` of
-#    the receipts
+#    the receipts on SESSIONS
 #    (4 files per declaration: status 1, 2, 3 and the response), against lftp `mput` into the service folder
-#    and `mget -E` (download, then delete) of the same number of files in `out`.
+#    and `mget -E` (download, then delete) of the files in `out` (those of SUBMIT_FILES + 1 declarations).
 #
 # Usage: bench/latency.sh [RUNS (default 3)] [FILES (default 200)] [RTT_MS (default 20)] [SUBMIT_FILES (default 200)]
-# SESSIONS=N (default 4) for the parallel submit.
+# SESSIONS=N (default 4) for the parallel submit and the poll. PARTS="vsftpd sim" (default) or one of them.
 # (as root). Runs alternate between the clients; figures are medians; every upload is checked afterwards.
 source "$(dirname "$0")/lib.sh"
 
@@ -24,6 +24,7 @@ FILES=${2:-200}
 RTT_MS=${3:-20}
 SUBMIT_FILES=${4:-200}
 SESSIONS=${SESSIONS:-4}
+PARTS=${PARTS:-vsftpd sim}
 CLIENTS=(skat curl lftp)
 (( RTT_MS % 2 == 0 && RTT_MS > 0 )) || die "RTT_MS must be even and positive (the proxy delays each direction by half)"
 (( FILES >= 2 && SUBMIT_FILES >= 2 )) || die "FILES and SUBMIT_FILES must be at least 2"
@@ -55,6 +56,7 @@ start_proxy() {
   die "the proxy did not start"
 }
 
+if [[ " $PARTS " == *" vsftpd "* ]]; then
 start_vsftpd
 start_proxy "$PORT,$((PORT + 1))-$((PORT + 10))"
 
@@ -127,6 +129,8 @@ report() {
 echo
 echo "== $FILES x 4 KiB uploads in one session at RTT $RTT_MS ms, median of $RUNS (vs best: files/s over the best of curl and lftp)"
 report "skat-gateway(put_many)|skat_n|skat_1|$FILES|1" "curl|curl_n|curl_1|$FILES|1" "lftp|lftp_n|lftp_1|$FILES|1"
+fi
+[[ " $PARTS " == *" sim "* ]] || exit 0
 
 # --- 2. submit and poll through the simulator.
 
@@ -178,7 +182,7 @@ job_submit() {
   declarations "$WORK/e$RUN" 1
   measure submit_1 "$SKAT" submit "${SIM_OPTS[@]}" -s "$SERVICE" "$WORK/e$RUN/d1.xml"
   wait_for_out $((4 * (2 * SUBMIT_FILES + 1)))
-  measure poll_n "$SKAT" poll "${SIM_OPTS[@]}"
+  measure poll_n "$SKAT" poll "${SIM_OPTS[@]}" --sessions "$SESSIONS"
   [ "$(find "$SIM_OUT" -maxdepth 1 -type f | wc -l)" = 0 ] || die "poll left files in out"
   declarations "$WORK/e$RUN" 1
   "$SKAT" submit "${SIM_OPTS[@]}" -s "$SERVICE" "$WORK/e$RUN/d1.xml" >/dev/null
@@ -211,5 +215,5 @@ echo "== submit: $SUBMIT_FILES declarations in one process (one session), median
 report "skat-gateway submit, 1 session|submit_n|submit_1|$SUBMIT_FILES|1" \
   "skat-gateway submit, $SESSIONS sessions|submitp_n|submit_1|$SUBMIT_FILES|1" "lftp mput|lmput_n|lmput_1|$SUBMIT_FILES|1"
 echo
-echo "== poll: the receipts (status 1, 2, 3, response: 4 per declaration) fetched and deleted in one session, median of $RUNS; small session: those of one declaration"
-report "skat-gateway poll|poll_n|poll_1|$((4 * (2 * SUBMIT_FILES + 1)))|4" "lftp mget -E|lmget_n|lmget_1|$((4 * (SUBMIT_FILES + 1)))|4"
+echo "== poll: the receipts (status 1, 2, 3, response: 4 per declaration) fetched and deleted (skat-gateway on up to $SESSIONS sessions, lftp on one), median of $RUNS; small session: those of one declaration"
+report "skat-gateway poll, $SESSIONS sessions|poll_n|poll_1|$((4 * (2 * SUBMIT_FILES + 1)))|4" "lftp mget -E|lmget_n|lmget_1|$((4 * (SUBMIT_FILES + 1)))|4"

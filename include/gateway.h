@@ -1240,8 +1240,9 @@ gw_result gw_config_builder_add_route(gw_config_builder *builder, const char *pa
 gw_result gw_config_builder_set_upload_attempts(gw_config_builder *builder, uint32_t attempts);
 
 /**
- * How many sessions `gw_client_submit_files` uses at once (default 4; 1-8). Each session logs in with the
- * same certificate; the agency publishes no limit, and 4 is assumed safe. Thread-safe.
+ * How many sessions `gw_client_submit_files` and the polls (`gw_client_poll` and its kin) use at once
+ * (default 4; 1-8); one more is opened for each 4 files only. Each session logs in with the same
+ * certificate; the agency publishes no limit, and 4 is assumed safe. Thread-safe.
  */
 gw_result gw_config_builder_set_sessions(gw_config_builder *builder, uint32_t sessions);
 
@@ -1455,7 +1456,9 @@ const char *gw_submitted_name(gw_submitted outcome);
  * journal, applies the status files to their submissions (receipts), and only then deletes the files
  * remotely; marks submissions past their deadline Overdue. Files of other systems sharing the
  * certificate are copied but left in `out`. To see what a poll found, use `gw_client_poll_report`.
- * Polls of one journal run one at a time, across processes: a second one waits for the first.
+ * Polls of one journal run one at a time, across processes: a second one waits for the first. Many files
+ * are downloaded and deleted over up to the config's sessions at once (`gw_config_builder_set_sessions`);
+ * callbacks (events, log) may then come from the sessions' threads, one at a time.
  * Errors: network, TLS and FTP codes, `GW_ERR_IO` (inbox), `GW_ERR_JOURNAL`. Thread-safe.
  */
 gw_result gw_client_poll(gw_client *client, const char *inbox);

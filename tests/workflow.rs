@@ -665,6 +665,73 @@ fn a_wait_ends_as_soon_as_the_keep_waiting_hook_says_stop() {
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
+/// A poll of many files over parallel sessions: every file of `out` in the inbox once, byte for byte as the
+/// journal records it, every receipt applied, `out` empty, the helper sessions really used and logged out;
+/// a second poll finds nothing. A poll of a few files opens no helper (its login would cost more than it
+/// saves).
+#[test]
+fn poll_over_parallel_sessions_fetches_each_file_once() {
+    use sha2::Digest;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let setup = start();
+    let mut config = setup.config("state");
+    config.sessions = 4;
+    let mut client = gateway::gateway::Client::connect(config).unwrap();
+    let files: Vec<std::path::PathBuf> = (0..10).map(|i| setup.file(&format!("p{i:02}.xml"), 1_000 + i)).collect();
+    for r in client.submit_files(SERVICE, &files, &SubmitOptions::default()) {
+        r.unwrap();
+    }
+    // Every receipt waiting in out (status 1, 2, 3 and a response per declaration) before the one poll.
+    let deadline = std::time::Instant::now() + WAIT;
+    while setup.out().len() < 40 {
+        assert!(std::time::Instant::now() < deadline, "the simulator answered only {:?}", setup.out());
+        std::thread::sleep(EVERY);
+    }
+    let (logins, downloads) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (l, d) = (logins.clone(), downloads.clone());
+    client.set_event_handler(move |e| match e {
+        Event::Connected { .. } => drop(l.fetch_add(1, SeqCst)),
+        Event::Downloaded { .. } => drop(d.fetch_add(1, SeqCst)),
+        _ => {}
+    });
+    let inbox = setup.path("inbox");
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert_eq!(logins.load(SeqCst), 3, "three helper sessions besides this client's (40 files, 4 sessions)");
+    assert_eq!(downloads.load(SeqCst), 40, "every download reported to this client's handler");
+    assert_eq!(report.files.len(), 40);
+    assert!(report.files.iter().all(|f| f.new && f.deleted_remote), "{:?}", report.files);
+    assert_eq!(report.receipts.len(), 30);
+    assert!(report.unknown.is_empty() && report.unknown_files.is_empty() && report.pending.is_empty(), "{report:?}");
+    assert!(setup.out().is_empty(), "out still holds {:?}", setup.out());
+    let recorded = client.journal().downloads(Some(client.username())).unwrap();
+    assert_eq!(recorded.len(), 40);
+    let mut in_inbox: Vec<String> = std::fs::read_dir(&inbox).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    in_inbox.sort();
+    let mut names: Vec<String> = recorded.iter().map(|d| d.remote_name.clone()).collect();
+    names.sort();
+    assert_eq!(in_inbox, names, "each file once in the inbox, under its own name, no temporary file left");
+    for d in &recorded {
+        assert!(d.deleted_remote_at.is_some(), "{d:?}");
+        let bytes = std::fs::read(&d.local_path).unwrap();
+        assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), d.sha256, "{}", d.remote_name);
+        assert_eq!(bytes.len() as u64, d.size);
+    }
+    let settled = client.journal().submissions(Some(client.username())).unwrap();
+    assert!(settled.iter().all(|s| s.state == SubmissionState::Responded), "{settled:?}");
+
+    // The same client polls on: nothing new, and a poll of one declaration's four files opens no helper.
+    assert!(client.poll(&inbox, &PollOptions::default()).unwrap().files.is_empty());
+    client.submit(SERVICE, &setup.file("last.xml", 700), &SubmitOptions::default()).unwrap();
+    while setup.out().len() < 4 {
+        assert!(std::time::Instant::now() < deadline + WAIT, "the simulator answered only {:?}", setup.out());
+        std::thread::sleep(EVERY);
+    }
+    let report = client.poll(&inbox, &PollOptions::default()).unwrap();
+    assert_eq!(report.files.len(), 4);
+    assert_eq!(logins.load(SeqCst), 3, "no helper for four files");
+}
+
 /// Many files over parallel sessions: each content accepted once by the gateway and journaled once, copies
 /// of one content in the list sent once, the results in the order given, the sessions really side by side,
 /// and this client's hooks back afterwards.

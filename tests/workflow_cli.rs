@@ -382,7 +382,8 @@ fn poll_reports_an_interrupted_upload_until_it_is_resubmitted() {
 fn submit_sessions_are_checked_and_used() {
     let setup = start();
     let config = write_config(&setup, "state");
-    let files: Vec<PathBuf> = (0..6).map(|i| setup.file(&format!("s-{i}.xml"), 300)).collect();
+    // 12 files: enough for 3 sessions (one more for each 4 files).
+    let files: Vec<PathBuf> = (0..12).map(|i| setup.file(&format!("s-{i}.xml"), 300)).collect();
     for bad in ["0", "9", "many"] {
         let out = cli(&config).args(["submit", "--service", SERVICE, "--sessions", bad]).args(&files).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "--sessions {bad}: {}", String::from_utf8_lossy(&out.stderr));
@@ -398,10 +399,17 @@ fn submit_sessions_are_checked_and_used() {
     let out = run(cli(&config).args(["submit", "--service", SERVICE, "--json", "--sessions", "3"]).args(&files));
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let names: std::collections::BTreeSet<&str> = list.iter().map(|s| s["submission"]["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 6);
+    assert_eq!(names.len(), 12);
     for (file, line) in files.iter().zip(&list) {
         assert_eq!(line["file"], file.display().to_string(), "in the order given");
         assert_eq!(line["outcome"], "sent");
     }
-    assert_eq!(setup.received(SERVICE).len(), 6);
+    assert_eq!(setup.received(SERVICE).len(), 12);
+    // poll takes the same option, checked the same way, and fetches the 48 receipts over its sessions.
+    let out = cli(&config).args(["poll", "--sessions", "9"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "poll --sessions 9: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(cli(&config).args(["poll", "--sessions", "3", "--wait", "30s", "--interval", "200ms", "--json"]));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["pending"].as_array().unwrap().is_empty(), "{report}");
+    assert!(setup.out().is_empty(), "out still holds {:?}", setup.out());
 }

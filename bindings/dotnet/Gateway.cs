@@ -459,7 +459,8 @@ namespace Skat.Gateway
             if (attempts < 1) throw new ArgumentOutOfRangeException("attempts", attempts, "give 1 to 100");
             return Do(Native.gw_config_builder_set_upload_attempts(H, (uint)attempts));
         }
-        /// <summary>How many sessions <see cref="GatewayClient.SubmitFiles"/> uses at once (default 4; 1-8).</summary>
+        /// <summary>How many sessions <see cref="GatewayClient.SubmitFiles"/> and the polls use at once (default 4; 1-8;
+        /// one more for each 4 files only).</summary>
         public GatewayConfigBuilder SetSessions(int sessions)
         {
             if (sessions < 1 || sessions > 8) throw new ArgumentOutOfRangeException("sessions", sessions, "give 1 to 8");
@@ -518,7 +519,7 @@ namespace Skat.Gateway
 
     // ==== the client
 
-    /// <summary>A progress or milestone event of a client's call (raised on the calling thread; during SubmitFiles also on its sessions' threads, one at a time).</summary>
+    /// <summary>A progress or milestone event of a client's call (raised on the calling thread; during SubmitFiles and a poll of many files also on its sessions' threads, one at a time).</summary>
     public sealed class GatewayEventArgs : EventArgs
     {
         public GatewayEventKind Kind { get; }

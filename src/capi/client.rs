@@ -580,7 +580,9 @@ pub extern "C" fn gw_submitted_name(outcome: gw_submitted) -> *const c_char {
 /// journal, applies the status files to their submissions (receipts), and only then deletes the files
 /// remotely; marks submissions past their deadline Overdue. Files of other systems sharing the
 /// certificate are copied but left in `out`. To see what a poll found, use `gw_client_poll_report`.
-/// Polls of one journal run one at a time, across processes: a second one waits for the first.
+/// Polls of one journal run one at a time, across processes: a second one waits for the first. Many files
+/// are downloaded and deleted over up to the config's sessions at once (`gw_config_builder_set_sessions`);
+/// callbacks (events, log) may then come from the sessions' threads, one at a time.
 /// Errors: network, TLS and FTP codes, `GW_ERR_IO` (inbox), `GW_ERR_JOURNAL`. Thread-safe.
 #[no_mangle]
 pub extern "C" fn gw_client_poll(client: *mut gw_client, inbox: *const c_char) -> gw_result {

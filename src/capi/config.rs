@@ -420,8 +420,9 @@ pub extern "C" fn gw_config_builder_set_upload_attempts(builder: *mut gw_config_
     })
 }
 
-/// How many sessions `gw_client_submit_files` uses at once (default 4; 1-8). Each session logs in with the
-/// same certificate; the agency publishes no limit, and 4 is assumed safe. Thread-safe.
+/// How many sessions `gw_client_submit_files` and the polls (`gw_client_poll` and its kin) use at once
+/// (default 4; 1-8); one more is opened for each 4 files only. Each session logs in with the same
+/// certificate; the agency publishes no limit, and 4 is assumed safe. Thread-safe.
 #[no_mangle]
 pub extern "C" fn gw_config_builder_set_sessions(builder: *mut gw_config_builder, sessions: u32) -> gw_result {
     guard("gw_config_builder_set_sessions", || {

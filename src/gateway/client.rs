@@ -34,8 +34,11 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod parallel;
+use parallel::Crew;
 
 /// Something a face may show: progress and milestones. Logging goes through the `log` facade as well.
 #[derive(Clone, Debug, Serialize)]
@@ -549,94 +552,29 @@ impl Client {
         self.submit_claimed(service, request, options, Payload::Snapshot(snapshot.file), file.file_name().map(Path::new), &label)
     }
 
-    /// Submits several files to one service, over up to [`Config::sessions`] sessions at once (one if there
-    /// is one file): on a line with 20 ms round trips each file costs several of them, and sessions in
-    /// parallel hide them. Each file follows the rules of [`Client::submit_file`], decided in the journal as
-    /// for separate processes, so the guarantees are the same: a content in the list twice goes out once, a
-    /// name is journaled before its upload, an interrupted upload is finished by the next submit. The results
-    /// come in the order of `files`, one per file, whatever happened to the others.
+    /// Submits several files to one service, over up to [`Config::sessions`] sessions at once (one more
+    /// session for each 4 files, so that a login pays for itself): on a line with 20 ms round trips each file
+    /// costs several of them, and sessions in parallel hide them. Each file follows the rules of
+    /// [`Client::submit_file`], decided in the journal as for separate processes, so the guarantees are the
+    /// same: a content in the list twice goes out once, a name is journaled before its upload, an interrupted
+    /// upload is finished by the next submit. The results come in the order of `files`, one per file,
+    /// whatever happened to the others.
     ///
     /// This client's session does one share of the work; the others are opened for the call and closed at
     /// its end. Events from every session reach this client's handler (one at a time), and its keep-waiting
     /// hook is asked by all of them.
     pub fn submit_files(&mut self, service: &str, files: &[PathBuf], options: &SubmitOptions) -> Vec<Result<Submitted>> {
-        let sessions = (self.config.sessions.max(1) as usize).min(files.len());
-        if sessions <= 1 || options.name.is_some() {
-            return files.iter().map(|file| self.submit_file(service, file, options)).collect();
+        let mut crew = Crew::default();
+        if options.name.is_none() {
+            self.enlist(&mut crew, self.sessions_for(files.len()));
         }
-        // The helpers' hooks forward to this client's own, which are lent to them for the call.
-        let events = Arc::new(Mutex::new(self.events.take()));
-        let keep_waiting = Arc::new(Mutex::new(self.keep_waiting.take()));
-        let lend = |client: &mut Client| {
-            let events = Arc::clone(&events);
-            client.events = Some(Box::new(move |event: &Event| {
-                if let Some(handler) = events.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                    handler(event);
-                }
-            }));
-            let keep_waiting = Arc::clone(&keep_waiting);
-            client.keep_waiting = Some(Box::new(move || {
-                keep_waiting.lock().unwrap_or_else(|p| p.into_inner()).as_mut().is_none_or(|keep| keep())
-            }));
-        };
-        let mut helpers: Vec<Result<Client>> = (1..sessions).map(|_| self.helper()).collect();
-        lend(self);
-        for helper in helpers.iter_mut().flatten() {
-            lend(helper);
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<Submitted>>>> = Mutex::new((0..files.len()).map(|_| None).collect());
-        let work = |client: &mut Client| loop {
-            let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let Some(file) = files.get(index) else { break };
-            let result = client.submit_file(service, file, options);
-            results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
-        };
-        std::thread::scope(|scope| {
-            for helper in helpers.iter_mut() {
-                match helper {
-                    Ok(client) => {
-                        scope.spawn(|| work(client));
-                    }
-                    // A helper that could not even open the journal leaves its share to the others.
-                    Err(e) => log::warn!("one of the parallel sessions could not start: {e}"),
-                }
-            }
-            work(self);
-        });
-        for helper in helpers.into_iter().flatten() {
-            if let Err(e) = helper.close() {
-                log::debug!("closing a parallel session: {e}");
-            }
-        }
-        // Dropping this client's forwarding hooks leaves the lent ones with one owner again.
-        self.events = None;
-        self.keep_waiting = None;
-        self.events = Arc::try_unwrap(events).ok().and_then(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
-        self.keep_waiting = Arc::try_unwrap(keep_waiting).ok().and_then(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
+        // Each file has its own fate: one that fails does not stop the others (each retries by itself).
+        let results = self.share_out(&mut crew, files, |client, file| client.submit_file(service, file, options), |_| false);
+        crew.dismiss();
         results
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
             .into_iter()
             .map(|result| result.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "a file was left out of the parallel submit"))))
             .collect()
-    }
-
-    /// Another client for the same certificate and journal (its own journal connection and sessions), for
-    /// [`Client::submit_files`]. It connects when it first needs a gateway.
-    fn helper(&self) -> Result<Client> {
-        Ok(Client {
-            config: self.config.clone(),
-            identity: Arc::clone(&self.identity),
-            journal: Arc::new(Journal::open(&self.config.journal)?),
-            owner: self.owner.clone(),
-            new_session: None,
-            legacy_session: None,
-            visible: self.visible.clone(),
-            legacy_root: self.legacy_root.clone(),
-            events: None,
-            keep_waiting: None,
-        })
     }
 
     /// Submits bytes held in memory (e.g. a generated declaration) under a generated or given name. The same
@@ -875,9 +813,12 @@ impl Client {
     pub fn poll(&mut self, inbox: &Path, options: &PollOptions) -> Result<PollReport> {
         let _lock = self.lock_polls()?;
         let mut report = PollReport::default();
-        for gateway in self.gateways_to_poll()? {
-            self.poll_gateway(gateway, inbox, options, &|_| true, &mut report)?;
-        }
+        let mut crew = Crew::default();
+        let polled = self.gateways_to_poll().and_then(|gateways| {
+            gateways.into_iter().try_for_each(|gateway| self.poll_gateway(gateway, inbox, options, &|_| true, &mut report, &mut crew))
+        });
+        crew.dismiss();
+        polled?;
         for s in self.journal.mark_overdue(&self.owner, journal::now_ms())? {
             log::warn!("{} ({}) is overdue: no status 2 (accepted) before its deadline", s.name, s.service);
             report.newly_overdue.push(s.name);
@@ -995,6 +936,9 @@ impl Client {
         Ok(gateways.into_iter().map(|i| if i == 0 { GatewayChoice::New } else { GatewayChoice::Legacy }).collect())
     }
 
+    /// One gateway's part of a poll: the listing of `out`, the downloads (over the sessions of `crew` as well
+    /// when there are many), then each file in turn (status files first) applied to the journal, and at the
+    /// end the remote deletes of what is safely recorded (again over the crew).
     fn poll_gateway(
         &mut self,
         gateway: GatewayChoice,
@@ -1002,6 +946,7 @@ impl Client {
         options: &PollOptions,
         wanted: &dyn Fn(&str) -> bool,
         report: &mut PollReport,
+        crew: &mut Crew,
     ) -> Result<()> {
         std::fs::create_dir_all(inbox).map_err(|e| {
             Error::new(ErrorKind::Io, format!("cannot create the inbox {}: {e}; check the path and permissions", inbox.display()))
@@ -1015,17 +960,45 @@ impl Client {
         let mut files: Vec<_> = entries.into_iter().filter(|e| !e.is_dir && wanted(&e.name)).collect();
         // Status files first, so that the response files they name are known before those are looked at.
         files.sort_by_key(|e| (!receipt::is_status_file_name(&e.name), e.name.clone()));
-
-        let mut deletable = Vec::new();
-        for entry in files {
-            // A name that cannot be a file in the inbox (or could escape it) is skipped, and the poll goes on:
-            // one odd file must not keep every other receipt from coming in.
-            if let Some(why) = unusable_local_name(&entry.name) {
+        // A name that cannot be a file in the inbox (or could escape it) is skipped, and the poll goes on: one
+        // odd file must not keep every other receipt from coming in.
+        files.retain(|entry| match unusable_local_name(&entry.name) {
+            Some(why) => {
                 log::warn!("skipping {:?} in out: {why}; it is left there (fetch it by hand if it matters)", entry.name);
                 report.skipped.push(SkippedFile { gateway, remote_name: entry.name.clone(), reason: why });
-                continue;
+                false
             }
-            let fetched = match self.fetch(gateway, &entry.name, entry.size, inbox) {
+            None => true,
+        });
+
+        // Every file safely in the inbox and recorded before any is looked at: what the journal has already
+        // needs no network, the rest is downloaded, by several sessions at once when that pays.
+        let mut fetched = Vec::with_capacity(files.len());
+        for entry in &files {
+            fetched.push(self.fetched_before(gateway, &entry.name, entry.size)?.map(Ok));
+        }
+        let missing: Vec<usize> = (0..files.len()).filter(|&i| fetched[i].is_none()).collect();
+        self.enlist(crew, self.sessions_for(missing.len()));
+        let downloads = self.share_out(
+            crew,
+            &missing,
+            |client, &i| client.download_to_inbox(gateway, &files[i].name, inbox),
+            |download| download.as_ref().is_err_and(|e| !is_one_file_error(e)),
+        );
+        // A download that failed for more than its own file ends the poll with its error, once everything
+        // already in the inbox is applied: the rest were not started, and the next poll takes them.
+        let mut first_error = None;
+        for (i, download) in missing.into_iter().zip(downloads) {
+            match download {
+                Some(Err(e)) if !is_one_file_error(&e) => first_error = first_error.or(Some(e)),
+                download => fetched[i] = download,
+            }
+        }
+
+        let mut deletable = Vec::new();
+        for (entry, fetched) in files.iter().zip(fetched) {
+            let Some(fetched) = fetched else { continue };
+            let fetched = match fetched {
                 Ok(fetched) => fetched,
                 // Gone between the listing and the download: another system sharing the certificate took it.
                 Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -1110,25 +1083,44 @@ impl Client {
                 report.unknown_files.push(fetched.clone());
             }
             if delete && !options.keep_remote {
-                deletable.push((entry.name.clone(), download_id));
+                deletable.push((report.files.len(), download_id));
             }
             report.files.push(fetched);
         }
-        for (name, download_id) in deletable {
-            match self.with_session(gateway, |s| s.delete(&format!("out/{name}"))) {
-                Ok(()) => {}
-                // Someone else deleted it after we fetched it: gone either way, and our copy is safe.
-                Err(e) if e.kind() == ErrorKind::NotFound => log::info!("{name} was already gone from out: {e}"),
-                Err(e) => return Err(e),
+
+        // Only now, with every copy in the inbox and its meaning in the journal, the remote copies go.
+        let names: Vec<(String, Option<i64>)> =
+            deletable.iter().map(|&(at, download_id)| (report.files[at].remote_name.clone(), download_id)).collect();
+        self.enlist(crew, self.sessions_for(names.len()));
+        let deleted = self.share_out(
+            crew,
+            &names,
+            |client, (name, download_id)| client.delete_fetched(gateway, name, *download_id),
+            |delete| delete.is_err(),
+        );
+        for ((at, _), result) in deletable.into_iter().zip(deleted) {
+            match result {
+                Some(Ok(())) => report.files[at].deleted_remote = true,
+                Some(Err(e)) => first_error = first_error.or(Some(e)),
+                // Not tried after a failed delete: left in `out`, where the next poll finds them recorded.
+                None => {}
             }
-            if let Some(id) = download_id {
-                self.journal.mark_deleted_remote(id)?;
-            }
-            if let Some(f) = report.files.iter_mut().find(|f| f.remote_name == name && f.gateway == gateway) {
-                f.deleted_remote = true;
-            }
-            self.emit(Event::DeletedRemote { remote_name: name });
         }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Deletes a fetched file from `out` and records that it is gone there.
+    fn delete_fetched(&mut self, gateway: GatewayChoice, name: &str, download_id: Option<i64>) -> Result<()> {
+        match self.with_session(gateway, |s| s.delete(&format!("out/{name}"))) {
+            Ok(()) => {}
+            // Someone else deleted it after we fetched it: gone either way, and our copy is safe.
+            Err(e) if e.kind() == ErrorKind::NotFound => log::info!("{name} was already gone from out: {e}"),
+            Err(e) => return Err(e),
+        }
+        if let Some(id) = download_id {
+            self.journal.mark_deleted_remote(id)?;
+        }
+        self.emit(Event::DeletedRemote { remote_name: name.to_string() });
         Ok(())
     }
 
@@ -1206,30 +1198,35 @@ impl Client {
             || self.journal.recorded_receipt(&self.owner, &known.remote_name)?.is_some())
     }
 
-    /// Brings one file of `out` safely into the inbox: unless the journal already has it (see the rules in
-    /// the body), download to a temporary file, fsync, link it into place under a free name, fsync the
-    /// folder, then record it.
-    fn fetch(&mut self, gateway: GatewayChoice, remote_name: &str, listed_size: Option<u64>, inbox: &Path) -> Result<FetchedFile> {
+    /// The inbox copy of a file of `out` when the journal says it needs no new download: fetched before and
+    /// still in `out` since (kept, or a poll cut off before its delete), with the same size, and still
+    /// usable. `None`: download it (see [`Client::download_to_inbox`]).
+    fn fetched_before(&self, gateway: GatewayChoice, remote_name: &str, listed_size: Option<u64>) -> Result<Option<FetchedFile>> {
         // The journal decides, not the inbox: the downstream system moves files out of the inbox, and a file
         // the journal holds must not come back because its local copy is gone.
-        let known = self.journal.download(&self.owner, gateway.as_str(), remote_name)?;
-        if let Some(known) = &known {
-            // Still in `out` since we fetched it (kept, or a poll was cut off before its delete): the same file,
-            // unless its size changed. A file we deleted that shows up again is a new file under an old name.
-            let same_size = listed_size.is_none_or(|s| s == known.size);
-            if known.deleted_remote_at.is_none() && same_size && self.still_usable(known)? {
-                log::debug!("{remote_name} was fetched before (to {})", known.local_path.display());
-                return Ok(FetchedFile {
-                    gateway,
-                    remote_name: remote_name.to_string(),
-                    local_path: known.local_path.clone(),
-                    size: known.size,
-                    sha256: known.sha256.clone(),
-                    new: false,
-                    deleted_remote: false,
-                });
-            }
+        let Some(known) = self.journal.download(&self.owner, gateway.as_str(), remote_name)? else { return Ok(None) };
+        // A file we deleted that shows up again is a new file under an old name.
+        let same_size = listed_size.is_none_or(|s| s == known.size);
+        if known.deleted_remote_at.is_some() || !same_size || !self.still_usable(&known)? {
+            return Ok(None);
         }
+        log::debug!("{remote_name} was fetched before (to {})", known.local_path.display());
+        Ok(Some(FetchedFile {
+            gateway,
+            remote_name: remote_name.to_string(),
+            local_path: known.local_path,
+            size: known.size,
+            sha256: known.sha256,
+            new: false,
+            deleted_remote: false,
+        }))
+    }
+
+    /// Brings one file of `out` safely into the inbox: download to a temporary file, fsync, link it into
+    /// place under a free name, fsync the folder, then record it. A content the journal already has under
+    /// that name is not placed a second time.
+    fn download_to_inbox(&mut self, gateway: GatewayChoice, remote_name: &str, inbox: &Path) -> Result<FetchedFile> {
+        let known = self.journal.download(&self.owner, gateway.as_str(), remote_name)?;
         let remote = format!("out/{remote_name}");
         // Each attempt (a dropped connection is retried once) writes a fresh file; a failed one is removed.
         let (partial, bytes, sha256) = self.with_session(gateway, |session| {
@@ -1283,8 +1280,12 @@ impl Client {
             let mut report = PollReport::default();
             let wanted = |file: &str| file.contains(&name);
             let lock = self.lock_polls()?;
-            self.poll_gateway(gateway, inbox, &PollOptions::default(), &wanted, &mut report)?;
+            // One file is wanted: the crew stays empty (no parallel session pays for one file).
+            let mut crew = Crew::default();
+            let polled = self.poll_gateway(gateway, inbox, &PollOptions::default(), &wanted, &mut report, &mut crew);
+            crew.dismiss();
             drop(lock);
+            polled?;
             if let Some(r) = report.receipts.into_iter().find(|r| r.receipt.transaction_id == name) {
                 if r.receipt.code == StatusCode::Error {
                     let error = r.receipt.first_error().cloned().unwrap_or_default();
@@ -1433,6 +1434,12 @@ impl<W: Write> Write for HashingWriter<W> {
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}; check the folder's permissions and free space", path.display())).with_source(e)
+}
+
+/// A download error that concerns its own file only (gone from `out`, a name the local file system refuses):
+/// the poll goes on with the others. Any other (the connection, the disk, the journal) ends it.
+fn is_one_file_error(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidFilename)
 }
 
 /// Why a name listed in `out` cannot be a file in the inbox, if it cannot: it could leave the inbox (`..`, a

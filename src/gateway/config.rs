@@ -109,7 +109,8 @@ pub struct Config {
     pub routes: Vec<(String, GatewayChoice)>,
     /// How often an upload is tried (on connection failures) before it is left for a later `submit`.
     pub upload_attempts: u32,
-    /// How many sessions [`crate::gateway::Client::submit_files`] may use at once (1 to [`MAX_SESSIONS`]).
+    /// How many sessions [`crate::gateway::Client::submit_files`] and [`crate::gateway::Client::poll`] may use
+    /// at once (1 to [`MAX_SESSIONS`]); they open one more for each 4 files, up to this.
     pub sessions: u32,
 }
 

@@ -244,7 +244,8 @@ impl PyConfig {
     fn upload_attempts(&self) -> u32 {
         self.0.upload_attempts
     }
-    /// How many sessions `Client.submit_files` uses at once (1 to 8, default 4).
+    /// How many sessions `Client.submit_files` and `Client.poll` use at once (1 to 8, default 4; one more
+    /// for each 4 files only).
     #[getter]
     fn sessions(&self) -> u32 {
         self.0.sessions
@@ -572,7 +573,9 @@ impl PyClient {
     /// (seconds or a `timedelta`) it polls every `interval` (default 2 s) until no submission waits for a
     /// status or `wait` has passed. Ctrl-C during the wait raises `KeyboardInterrupt` at once; the journal
     /// keeps everything fetched until then. The report also lists, from the journal, what needs attention
-    /// now (`rejected`, `overdue`, `stale`) and what still waits (`pending`), on every poll.
+    /// now (`rejected`, `overdue`, `stale`) and what still waits (`pending`), on every poll. Many files are
+    /// downloaded and deleted over up to `Config.sessions` sessions at once; `on_event` may then be called
+    /// from their threads, one at a time.
     #[pyo3(signature = (inbox = None, *, wait = None, interval = None, keep_remote = false, delete_unknown = false))]
     fn poll(
         &self,

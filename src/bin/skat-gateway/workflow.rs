@@ -46,8 +46,9 @@ pub struct SubmitArgs {
     /// Submit empty files too (refused by default: an empty declaration is almost always a half-written export).
     #[arg(long)]
     allow_empty: bool,
-    /// Sessions to use at once for several files (1-8; default: the profile's `sessions`, else 4). Each file
-    /// is still sent once: the journal decides for every session as for separate processes.
+    /// Sessions to use at once for several files (1-8; default: the profile's `sessions`, else 4; one more
+    /// for each 4 files). Each file is still sent once: the journal decides for every session as for
+    /// separate processes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
     sessions: Option<u32>,
     /// Print the submissions as JSON.
@@ -73,6 +74,10 @@ pub struct PollArgs {
     /// The folder to fetch into (default: the profile's inbox).
     #[arg(long, value_name = "DIR")]
     inbox: Option<PathBuf>,
+    /// Sessions to fetch and delete with at once when `out` holds many files (1-8; default: the profile's
+    /// `sessions`, else 4; one more for each 4 files). Each file still lands in the inbox once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
+    sessions: Option<u32>,
     /// Print the poll report as JSON: files fetched, receipts, unknown and invalid files, overdue submissions.
     #[arg(long)]
     pub json: bool,
@@ -250,7 +255,10 @@ fn nonzero_duration(option: &str, text: &str) -> Result<Duration> {
 }
 
 pub fn poll(args: PollArgs, profile: &ProfileArgs) -> std::result::Result<(), Failure> {
-    let config = profile.load()?;
+    let mut config = profile.load()?;
+    if let Some(sessions) = args.sessions {
+        config.sessions = sessions;
+    }
     let inbox = args.inbox.clone().unwrap_or_else(|| config.inbox.clone());
     let options = PollOptions { keep_remote: args.keep_remote, delete_unknown: args.delete_unknown };
     let wait = args.wait.as_deref().map(|w| parse_duration(w).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("--wait: {e}")))).transpose()?;
