@@ -56,6 +56,28 @@ start_proxy() {
   die "the proxy did not start"
 }
 
+RESULTS=$WORK/results
+: >"$RESULTS"
+
+# report ROWS...: each row "label|key_n|key_1|count_n|count_1" (the files of the big and of the small session);
+# prints time, files/s, round trips per file, the small session's round trips, and the ratio to the best peer.
+report() {
+  local best=0 row label n one count count1
+  for row in "$@"; do
+    IFS="|" read -r label n one count count1 <<<"$row"
+    [[ $label == skat* ]] && continue
+    best=$(awk -v b="$best" -v c="$count" -v s="$(median "$n" 2)" 'BEGIN { r = c / s; print (r > b) ? r : b }')
+  done
+  printf '%-34s %9s %9s %11s %13s %10s %9s\n' client "time" "files/s" "RT / file" "small sess." "peak RSS" "vs best"
+  for row in "$@"; do
+    IFS="|" read -r label n one count count1 <<<"$row"
+    awk -v l="$label" -v c="$count" -v c1="$count1" -v s="$(median "$n" 2)" -v s1="$(median "$one" 2)" -v r="$(median "$n" 3)" \
+      -v rtt="$RTT_MS" -v best="$best" 'BEGIN {
+        per = (s - s1) / (c - c1) / (rtt / 1000)
+        printf "%-34s %7.2f s %9.1f %11.2f %10.1f RT %6.1f MiB %8.2fx\n", l, s, c / s, per, s1 / (rtt / 1000), r / 1024, (c / s) / best }'
+  done
+}
+
 if [[ " $PARTS " == *" vsftpd "* ]]; then
 start_vsftpd
 start_proxy "$PORT,$((PORT + 1))-$((PORT + 10))"
@@ -74,8 +96,6 @@ for ((i = 1; i <= FILES; i++)); do
   head -c 4096 /dev/urandom >"$SMALL/${NAMES[-1]}"
 done
 WANT=$(cd "$SMALL" && sha256sum "${NAMES[@]}")
-RESULTS=$WORK/results
-: >"$RESULTS"
 
 fresh() { rm -rf "${ROOT:?}/$1" && mkdir "$ROOT/$1" && chown "$BENCH_USER" "$ROOT/$1"; }
 verify() { [ "$(cd "$ROOT/$2" && sha256sum "${NAMES[@]}" 2>/dev/null)" = "$WANT" ] || die "$1: the uploaded files differ"; }
@@ -107,24 +127,6 @@ job_lftp() {
 echo "== $RUNS runs, alternating: $FILES x 4 KiB and 1 x 4 KiB in one session each, RTT $RTT_MS ms (vsftpd)"
 alternate "$RUNS" "${CLIENTS[@]}"
 
-# report ROWS...: each row "label|key_n|key_1|count_n|count_1" (the files of the big and of the small session);
-# prints time, files/s, round trips per file, the small session's round trips, and the ratio to the best peer.
-report() {
-  local best=0 row label n one count count1
-  for row in "$@"; do
-    IFS="|" read -r label n one count count1 <<<"$row"
-    [[ $label == skat* ]] && continue
-    best=$(awk -v b="$best" -v c="$count" -v s="$(median "$n" 2)" 'BEGIN { r = c / s; print (r > b) ? r : b }')
-  done
-  printf '%-34s %9s %9s %11s %13s %10s %9s\n' client "time" "files/s" "RT / file" "small sess." "peak RSS" "vs best"
-  for row in "$@"; do
-    IFS="|" read -r label n one count count1 <<<"$row"
-    awk -v l="$label" -v c="$count" -v c1="$count1" -v s="$(median "$n" 2)" -v s1="$(median "$one" 2)" -v r="$(median "$n" 3)" \
-      -v rtt="$RTT_MS" -v best="$best" 'BEGIN {
-        per = (s - s1) / (c - c1) / (rtt / 1000)
-        printf "%-34s %7.2f s %9.1f %11.2f %10.1f RT %6.1f MiB %8.2fx\n", l, s, c / s, per, s1 / (rtt / 1000), r / 1024, (c / s) / best }'
-  done
-}
 
 echo
 echo "== $FILES x 4 KiB uploads in one session at RTT $RTT_MS ms, median of $RUNS (vs best: files/s over the best of curl and lftp)"
@@ -137,7 +139,8 @@ fi
 stop_extra
 unset SKAT_GATEWAY_PASSWORD  # set for vsftpd's user; the simulator's profile names its own password file
 SIM=$WORK/sim
-SIM_PORT=$((PORT + 11))
+# Next to vsftpd's ports when it ran, else a random free-looking range of its own.
+SIM_PORT=$(( ${PORT:-$(python3 -c 'import random; print(random.randrange(20000, 31980, 40))')} + 11 ))
 setpriv --pdeathsig KILL "$BIN/skat-gateway" sim -q --dir "$SIM" --host 127.0.0.1 --server-name "$PROXY_HOST" \
   --port "$SIM_PORT" --legacy-port 0 --data-ports "$((SIM_PORT + 1))-$((SIM_PORT + 20))" >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
