@@ -654,6 +654,27 @@ fn client_host(config: &SimConfig) -> String {
 /// The simulator's entry point.
 pub struct Simulator;
 
+/// libunftp 0.24 unwraps the result of a data connection's TLS handshake (its datachan.rs; upstream issue
+/// bolcom/libunftp#375), so a client that closes a data connection mid-handshake (killed, or cut by a fault)
+/// panics that connection's task. Tokio contains the panic and the server goes on, but the default hook
+/// prints it with a backtrace, which reads like a crash of the simulator. This hook turns exactly those into
+/// one warning and leaves every other panic to the hook that was there before. Installed once per process.
+fn quiet_libunftp_handshake_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_datachan = info.location().is_some_and(|l| l.file().contains("libunftp") && l.file().ends_with("datachan.rs"));
+            let message = info.payload().downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+            if in_datachan && message.contains("handshake") {
+                log::warn!("simulator: a data connection closed during its TLS handshake; that transfer failed, the server goes on");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 impl Simulator {
     /// Mints or loads the PKI in `config.dir`, prepares the user folders and starts both gateways. When this
     /// returns, the ports are bound and accept connections.
@@ -706,6 +727,7 @@ impl Simulator {
             audit_lock: tokio::sync::Mutex::new(()),
             sequence: AtomicU64::new(0),
         });
+        quiet_libunftp_handshake_panics();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("skat-gateway-sim")
