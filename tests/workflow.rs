@@ -782,3 +782,41 @@ fn submit_files_over_parallel_sessions_sends_each_content_once() {
     let settled = client.journal().submissions(Some(client.username())).unwrap();
     assert!(settled.iter().all(|s| s.state == SubmissionState::Responded), "{settled:?}");
 }
+
+#[test]
+fn submit_files_stops_trying_once_the_gateway_is_gone() {
+    let setup = start();
+    let mut config = setup.config("state");
+    config.sessions = 4;
+    config.upload_attempts = 1;
+    let mut client = gateway::gateway::Client::connect(config).unwrap();
+    client.services().unwrap();
+    let files: Vec<std::path::PathBuf> = (0..16).map(|i| setup.file(&format!("gone{i:02}.xml"), 700 + i)).collect();
+    // The gateway goes away (its ports closed, every connection cut) for a while, as in an outage.
+    std::thread::scope(|scope| {
+        let outage = scope.spawn(|| setup.sim.restart(Duration::from_secs(6)).unwrap());
+        std::thread::sleep(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let results = client.submit_files(SERVICE, &files, &SubmitOptions::default());
+        let took = started.elapsed();
+        assert_eq!(results.len(), 16);
+        let errors: Vec<&gateway::Error> = results.iter().map(|r| r.as_ref().expect_err("nothing can be sent in an outage")).collect();
+        let untried = errors.iter().filter(|e| e.to_string().contains("not tried")).count();
+        assert!(untried >= 12, "at most one file per session is tried: {errors:#?}");
+        for (file, e) in files.iter().zip(&errors).filter(|(_, e)| e.to_string().contains("not tried")) {
+            assert!(e.to_string().contains(&file.display().to_string()), "an untried file is named: {e}");
+            assert!(
+                matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionLost),
+                "with the kind of the failure that stopped the call: {e}"
+            );
+        }
+        assert!(took < Duration::from_secs(5), "the outage is found once, not waited through per file: {took:?}");
+        outage.join().unwrap();
+    });
+    let spent = client.journal().submissions(Some(client.username())).unwrap();
+    assert!(spent.len() <= 4, "untried files spend no name: {spent:?}");
+    // Back up: the same call sends each file once, finishing what was interrupted.
+    let results = client.submit_files(SERVICE, &files, &SubmitOptions::default());
+    assert!(results.iter().all(|r| r.is_ok()), "{results:#?}");
+    assert_eq!(setup.received(SERVICE).len(), 16);
+}

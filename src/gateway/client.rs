@@ -568,12 +568,28 @@ impl Client {
         if options.name.is_none() {
             self.enlist(&mut crew, self.sessions_for(files.len()));
         }
-        // Each file has its own fate: one that fails does not stop the others (each retries by itself).
-        let results = self.share_out(&mut crew, files, |client, file| client.submit_file(service, file, options), |_| false);
+        // A file that fails for its own reasons does not stop the others; one that found the gateway gone
+        // (after its own retries) does: the rest would each wait through the same retries and leave an
+        // interrupted upload behind, where untried they spend no name.
+        let gateway_gone = |result: &Result<Submitted>| result.as_ref().is_err_and(is_gateway_gone);
+        let results = self.share_out(&mut crew, files, |client, file| client.submit_file(service, file, options), gateway_gone);
         crew.dismiss();
+        let why = results.iter().flatten().find(|r| gateway_gone(r)).and_then(|r| r.as_ref().err()).map(|e| (e.kind(), e.to_string()));
         results
             .into_iter()
-            .map(|result| result.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "a file was left out of the parallel submit"))))
+            .zip(files)
+            .map(|(result, file)| {
+                result.unwrap_or_else(|| {
+                    let (kind, why) = why.clone().unwrap_or((ErrorKind::Internal, "no reason recorded".to_string()));
+                    Err(Error::new(
+                        kind,
+                        format!(
+                            "{}: not tried, nothing was sent and no name was spent: an earlier file of this call found                              the gateway unreachable ({why}); submit it again when the gateway is back",
+                            file.display()
+                        ),
+                    ))
+                })
+            })
             .collect()
     }
 
@@ -683,8 +699,8 @@ impl Client {
                 }
                 Claim::Busy(live) => {
                     log::warn!(
-                        "{label}: another process is submitting the same content to {} as {} right now; waiting for it \
-                         to finish",
+                        "{label}: another process (or another session of this one) is submitting the same content to {} \
+                         as {} right now; waiting for it to finish",
                         service.name,
                         live.name
                     );
@@ -949,6 +965,12 @@ impl Client {
         crew: &mut Crew,
     ) -> Result<()> {
         std::fs::create_dir_all(inbox).map_err(|e| {
+            if inbox.exists() && !inbox.is_dir() {
+                return Error::new(
+                    ErrorKind::Io,
+                    format!("the inbox {} is not a folder; give a folder (it is created if missing), nothing was fetched", inbox.display()),
+                );
+            }
             Error::new(ErrorKind::Io, format!("cannot create the inbox {}: {e}; check the path and permissions", inbox.display()))
                 .with_source(e)
         })?;
@@ -1434,6 +1456,24 @@ impl<W: Write> Write for HashingWriter<W> {
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}; check the folder's permissions and free space", path.display())).with_source(e)
+}
+
+/// An error that says the gateway cannot be reached or will not let this client in at all, so every further
+/// file would fail the same way.
+fn is_gateway_gone(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::HostNotFound
+            | ErrorKind::ConnectionRefused
+            | ErrorKind::Timeout
+            | ErrorKind::ConnectionLost
+            | ErrorKind::Authentication
+            | ErrorKind::TlsProtocolVersion
+            | ErrorKind::TlsUnknownCa
+            | ErrorKind::TlsBadServerCertificate
+            | ErrorKind::TlsHostnameMismatch
+            | ErrorKind::TlsClientCertificateRejected
+    )
 }
 
 /// A download error that concerns its own file only (gone from `out`, a name the local file system refuses):
