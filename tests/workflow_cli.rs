@@ -408,6 +408,22 @@ fn submit_sessions_are_checked_and_used() {
     // poll takes the same option, checked the same way, and fetches the 48 receipts over its sessions.
     let out = cli(&config).args(["poll", "--sessions", "9"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "poll --sessions 9: {}", String::from_utf8_lossy(&out.stderr));
+    // A negative number is a bad value of the option, not an unknown argument.
+    let out = cli(&config).args(["poll", "--sessions", "-1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'-1' for '--sessions <N>'"), "{}", String::from_utf8_lossy(&out.stderr));
+    // With --json a refused command line still gives scripts their one JSON document.
+    let out = cli(&config).args(["poll", "--json", "--sessions", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let refusal: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON error on stdout");
+    assert_eq!(refusal["error"]["kind"], "InvalidArgument", "{refusal}");
+    assert_eq!(refusal["error"]["exit_code"], 2, "{refusal}");
+    assert!(refusal["error"]["message"].as_str().unwrap().contains("--sessions"), "{refusal}");
+    // An inbox that is a file is named as such, and nothing is fetched or deleted.
+    let not_a_folder = setup.file("not-a-folder", 10);
+    let out = cli(&config).args(["poll", "--inbox"]).arg(&not_a_folder).output().unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run(cli(&config).args(["poll", "--sessions", "3", "--wait", "30s", "--interval", "200ms", "--json"]));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["pending"].as_array().unwrap().is_empty(), "{report}");

@@ -106,8 +106,11 @@ enum Command {
 fn main() -> ExitCode {
     report_unwritable_output_as_an_error();
     // The exit codes under every subcommand's help too, where a script's author looks.
-    let matches = Cli::command().mut_subcommands(|command| command.after_help(EXIT_CODES)).get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command().mut_subcommands(|command| command.after_help(EXIT_CODES)).try_get_matches();
+    let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => refuse_command_line(e),
+    };
     init_logging(cli.verbose, cli.quiet);
     let json = cli.command.json();
     let result: Result<(), Failure> = match cli.command {
@@ -138,6 +141,20 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// A command line clap refuses: its message on stderr and exit code 2, as clap does, and with `--json`
+/// anywhere among the arguments also the JSON error document on stdout, which scripts rely on even when
+/// the command line itself is wrong. Help and version requests are printed as usual.
+fn refuse_command_line(e: clap::Error) -> ! {
+    let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
+    if e.use_stderr() && wants_json {
+        let rendered = e.render().to_string();
+        let message = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ");
+        let error = Error::new(ErrorKind::InvalidArgument, format!("{message}; see --help"));
+        let _ = output::json(&serde_json::json!({ "error": error_json(&error, 2) }));
+    }
+    e.exit()
 }
 
 /// An error as scripts read it in `--json` output.

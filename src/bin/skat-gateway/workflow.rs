@@ -46,10 +46,10 @@ pub struct SubmitArgs {
     /// Submit empty files too (refused by default: an empty declaration is almost always a half-written export).
     #[arg(long)]
     allow_empty: bool,
-    /// Sessions to use at once for several files (1-8; default: the profile's `sessions`, else 4; one more
-    /// for each 4 files). Each file is still sent once: the journal decides for every session as for
-    /// separate processes.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
+    /// The most sessions to use at once (1-8; default: the profile's `sessions`, else 4). One session is
+    /// opened per 4 files, up to N: 3 files go over 1 session, 12 over 3. Each file is still sent once: the
+    /// journal decides for every session as for separate processes.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
     sessions: Option<u32>,
     /// Print the submissions as JSON.
     #[arg(long)]
@@ -74,9 +74,9 @@ pub struct PollArgs {
     /// The folder to fetch into (default: the profile's inbox).
     #[arg(long, value_name = "DIR")]
     inbox: Option<PathBuf>,
-    /// Sessions to fetch and delete with at once when `out` holds many files (1-8; default: the profile's
-    /// `sessions`, else 4; one more for each 4 files). Each file still lands in the inbox once.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
+    /// The most sessions to fetch and delete with at once (1-8; default: the profile's `sessions`, else 4).
+    /// One session is used per 4 files in `out`, up to N. Each file still lands in the inbox once.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=gateway::gateway::MAX_SESSIONS as i64))]
     sessions: Option<u32>,
     /// Print the poll report as JSON: files fetched, receipts, unknown and invalid files, overdue submissions.
     #[arg(long)]
@@ -238,7 +238,12 @@ pub fn submit(args: SubmitArgs, profile: &ProfileArgs) -> std::result::Result<()
         Some(first) if results.len() == 1 => Err(Failure { error: Error::new(first.kind(), first.to_string()), exit_code: None }),
         Some(first) => Err(Error::new(
             first.kind(),
-            format!("{} of {} files were not submitted (see above); the others were", failed.len(), results.len()),
+            format!(
+                "{} of {} files were not submitted (see {}); the others were",
+                failed.len(),
+                results.len(),
+                if args.json { "the JSON on stdout" } else { "above" }
+            ),
         )
         .into()),
     }
