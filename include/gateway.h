@@ -274,9 +274,10 @@ typedef uint32_t gw_log_level;
 /**
  * Receives one log line: its level (`GW_LOG_ERROR` ... `GW_LOG_TRACE`), its target (the module, e.g.
  * `gateway::gateway::client`) and the message, both UTF-8 and valid only during the call. Called on
- * whichever thread logs, also the simulator's own threads, possibly at the same time on several threads:
- * it must be thread-safe, return normally, and must not call functions on a client or session.
- * Messages never hold a password or key.
+ * whichever thread logs (the parallel sessions of a submit or poll, the simulator's own threads), but one
+ * call at a time: the library serializes them, so a callback that appends to a buffer needs no lock of its
+ * own. It must return normally and must not call functions on a client or session; a line logged while the
+ * callback runs on the same thread is dropped. Messages never hold a password or key.
  */
 typedef void (*gw_log_callback)(void *userdata, gw_log_level level, const char *target, const char *message);
 

@@ -256,7 +256,7 @@ namespace Skat.Gateway
 
         /// <summary>Sends the library's log lines up to <paramref name="maxLevel"/> to <paramref name="handler"/>
         /// (null, or LogLevel.Off, stops logging). Process-wide; replaces an earlier handler. The handler may be
-        /// called on any thread, several at once; an exception it throws is caught (see
+        /// called on any thread, but one call at a time (the library serializes them); an exception it throws is caught (see
         /// <see cref="CallbackExceptions"/>) and never reaches the library.</summary>
         public static void SetLogHandler(LogHandler handler, LogLevel maxLevel = LogLevel.Info)
         {

@@ -22,9 +22,10 @@ pub const GW_LOG_TRACE: gw_log_level = 5;
 
 /// Receives one log line: its level (`GW_LOG_ERROR` ... `GW_LOG_TRACE`), its target (the module, e.g.
 /// `gateway::gateway::client`) and the message, both UTF-8 and valid only during the call. Called on
-/// whichever thread logs, also the simulator's own threads, possibly at the same time on several threads:
-/// it must be thread-safe, return normally, and must not call functions on a client or session.
-/// Messages never hold a password or key.
+/// whichever thread logs (the parallel sessions of a submit or poll, the simulator's own threads), but one
+/// call at a time: the library serializes them, so a callback that appends to a buffer needs no lock of its
+/// own. It must return normally and must not call functions on a client or session; a line logged while the
+/// callback runs on the same thread is dropped. Messages never hold a password or key.
 pub type gw_log_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, level: gw_log_level, target: *const c_char, message: *const c_char)>;
 
@@ -35,6 +36,15 @@ struct Sink {
 }
 
 static SINK: Mutex<Option<Sink>> = Mutex::new(None);
+
+/// Held while the callback runs, so that C code sees one call at a time whatever thread logs.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// Set on a thread while it runs the callback: a line logged from inside it (the callback calling into
+    /// the library) is dropped rather than waiting for the lock this thread already holds.
+    static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 struct CallbackLogger;
 
@@ -57,8 +67,14 @@ impl log::Log for CallbackLogger {
         let target = c_text(record.target());
         let message = c_text(&record.args().to_string());
         let userdata = sink.userdata;
+        if IN_CALLBACK.with(|flag| flag.replace(true)) {
+            return;
+        }
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // SAFETY: a function of this signature, given by the caller; the strings live until it returns.
         calling_back(|| unsafe { (sink.callback)(userdata.0, level, target.as_ptr(), message.as_ptr()) });
+        drop(turn);
+        IN_CALLBACK.with(|flag| flag.set(false));
     }
 
     fn flush(&self) {}

@@ -18,18 +18,28 @@
 static char sim_dir[1024], scratch[1024], config_path[2048];
 static char gateway_password[256], p12_password[256];
 
-/* ---- the log: every line is kept (joined), to check that no secret ever appears in it */
+/* ---- the log: every line is kept (joined), to check that no secret ever appears in it. No lock: the
+ * library promises one call at a time, even while a poll's parallel sessions log from their threads, and
+ * `log_overlaps` counts any call that begins while another runs. */
 static char *log_text;
 static size_t log_size, log_lines;
+static int log_inside, log_overlaps; /* touched with GCC's __atomic builtins (C99 has no atomics) */
 
 static void on_log(void *userdata, gw_log_level level, const char *target, const char *message) {
     size_t add = strlen(target) + strlen(message) + 8;
-    char *grown = realloc(log_text, log_size + add + 1);
+    char *grown;
     (void)userdata;
-    if (!grown) return;
+    if (__atomic_fetch_add(&log_inside, 1, __ATOMIC_SEQ_CST) != 0) __atomic_fetch_add(&log_overlaps, 1, __ATOMIC_SEQ_CST);
+    usleep(200); /* widen the window an overlap would need */
+    grown = realloc(log_text, log_size + add + 1);
+    if (!grown) {
+        __atomic_fetch_sub(&log_inside, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
     log_text = grown;
     log_size += (size_t)snprintf(log_text + log_size, add + 1, "%u %s: %s\n", (unsigned)level, target, message);
     log_lines++;
+    __atomic_fetch_sub(&log_inside, 1, __ATOMIC_SEQ_CST);
 }
 
 /* ---- events */
@@ -654,6 +664,7 @@ int main(int argc, char **argv) {
 
     CHECK_OK(gw_set_log_callback(NULL, NULL, GW_LOG_OFF));
     CHECK(log_lines > 20);
+    CHECK(__atomic_load_n(&log_overlaps, __ATOMIC_SEQ_CST) == 0);
     CHECK(!contains(log_text, gateway_password));
     CHECK(!contains(log_text, p12_password));
     CHECK(!contains(log_text, "not-the-password-123"));
