@@ -43,7 +43,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 thread_local! {
     /// Set on a thread while it runs the callback: a line logged from inside it (the callback calling into
     /// the library) is dropped rather than waiting for the lock this thread already holds.
-    static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static IN_LOG_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 struct CallbackLogger;
@@ -54,6 +54,9 @@ impl log::Log for CallbackLogger {
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        if IN_LOG_CALLBACK.with(std::cell::Cell::get) {
+            return;
+        }
         // Copied out, so the callback runs without the lock (it may log, or change the callback).
         let sink = *SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(sink) = sink else { return };
@@ -67,14 +70,12 @@ impl log::Log for CallbackLogger {
         let target = c_text(record.target());
         let message = c_text(&record.args().to_string());
         let userdata = sink.userdata;
-        if IN_CALLBACK.with(|flag| flag.replace(true)) {
-            return;
-        }
+        IN_LOG_CALLBACK.with(|flag| flag.set(true));
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // SAFETY: a function of this signature, given by the caller; the strings live until it returns.
         calling_back(|| unsafe { (sink.callback)(userdata.0, level, target.as_ptr(), message.as_ptr()) });
         drop(turn);
-        IN_CALLBACK.with(|flag| flag.set(false));
+        IN_LOG_CALLBACK.with(|flag| flag.set(false));
     }
 
     fn flush(&self) {}

@@ -87,18 +87,22 @@ impl Client {
         gives_up: impl Fn(&T) -> bool + Sync,
     ) -> Vec<Option<T>> {
         let stopped = AtomicBool::new(false);
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<T>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+        let run = |client: &mut Client| {
+            while !stopped.load(Ordering::SeqCst) {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(item) = items.get(index) else { break };
+                let result = work(client, item);
+                if gives_up(&result) {
+                    stopped.store(true, Ordering::SeqCst);
+                }
+                results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
+            }
+        };
         if crew.helpers.is_empty() || items.len() < 2 {
-            return items
-                .iter()
-                .map(|item| {
-                    if stopped.load(Ordering::SeqCst) {
-                        return None;
-                    }
-                    let result = work(self, item);
-                    stopped.store(gives_up(&result), Ordering::SeqCst);
-                    Some(result)
-                })
-                .collect();
+            run(self);
+            return results.into_inner().unwrap_or_else(|p| p.into_inner());
         }
         let events = Arc::new(Mutex::new(self.events.take()));
         let keep_waiting = Arc::new(Mutex::new(self.keep_waiting.take()));
@@ -119,19 +123,6 @@ impl Client {
             lend(helper);
         }
 
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<T>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-        let run = |client: &mut Client| {
-            while !stopped.load(Ordering::SeqCst) {
-                let index = next.fetch_add(1, Ordering::SeqCst);
-                let Some(item) = items.get(index) else { break };
-                let result = work(client, item);
-                if gives_up(&result) {
-                    stopped.store(true, Ordering::SeqCst);
-                }
-                results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
-            }
-        };
         std::thread::scope(|scope| {
             for helper in crew.helpers.iter_mut() {
                 scope.spawn(|| run(helper));
