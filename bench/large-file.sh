@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Upload and download of one large file (default 256 MiB) over FTPS to a gateway-like vsftpd on loopback:
-# skat-gateway (release build) against curl and lftp, runs alternating, medians, ratios against curl, and
-# peak RSS (GNU time's maximum resident set size).
+# skat-gateway (release build) against curl and lftp, runs alternating, medians and spread, ratios against the
+# best peer (of the medians, and in this tool's worst round) and peak RSS (GNU time's maximum resident set size).
+# The files are in tmpfs (see BENCH_TMP in lib.sh).
 #
 # Usage: bench/large-file.sh [RUNS (default 5)] [SIZE_MIB (default 256)]     (as root)
 # BENCH_CLIENTS="skat curl lftp" (the default) chooses the clients.
@@ -44,21 +45,51 @@ echo "== $RUNS runs each, alternating: upload and download of $SIZE_MIB MiB"
 alternate "$RUNS" "${CLIENTS[@]/#/up_}"
 alternate "$RUNS" "${DOWN_CLIENTS[@]/#/down_}"
 
+# nth NAME N: NAME's seconds in its N-th run (the rounds of `alternate` line up across clients).
+nth() { awk -v n="$1" -v k="$2" '$1 == n && ++seen == k { print $2 }' "$RESULTS"; }
+
+# The best peer of a direction: curl or lftp, whichever has the lower median.
+best_peer() {
+  local direction=$1 best= best_s=
+  for peer in curl lftp; do
+    [[ " ${CLIENTS[*]} " == *" $peer "* ]] || continue
+    local s
+    s=$(median "${direction}_$peer" 2)
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best_s" 'BEGIN { exit !(a < b) }'; then best=$peer best_s=$s; fi
+  done
+  echo "$best"
+}
+
 report() { # report DIRECTION CLIENT...
-  local direction=$1 curl_s
+  local direction=$1 peer peer_s
   shift
-  curl_s=$(median "${direction}_curl" 2)
+  peer=$(best_peer "$direction")
+  peer_s=$(median "${direction}_$peer" 2)
   for tool in "$@"; do
-    local s rss
+    local s rss spread worst=
     s=$(median "${direction}_$tool" 2)
     rss=$(median "${direction}_$tool" 3)
-    awk -v d="$direction" -v t="$tool" -v s="$s" -v c="$curl_s" -v m="$SIZE_MIB" -v r="$rss" 'BEGIN {
+    spread=$(awk -v n="${direction}_$tool" '$1 == n { if (lo == "" || $2 < lo) lo = $2; if ($2 > hi) hi = $2 } END { printf "%.2f-%.2f", lo, hi }' "$RESULTS")
+    # The worst round: this tool's time against the faster peer of the same round (same moment of the machine).
+    if [[ $tool == skat* ]]; then
+      worst=$(for ((r = 1; r <= RUNS; r++)); do
+        best_round=
+        for p in curl lftp; do
+          [[ " ${CLIENTS[*]} " == *" $p "* ]] || continue
+          t=$(nth "${direction}_$p" "$r")
+          if [ -z "$best_round" ] || awk -v a="$t" -v b="$best_round" 'BEGIN { exit !(a < b) }'; then best_round=$t; fi
+        done
+        [ -n "$best_round" ] && awk -v p="$best_round" -v t="$(nth "${direction}_$tool" "$r")" 'BEGIN { printf "%.3f\n", p / t }'
+      done | sort -g | head -1)
+    fi
+    awk -v d="$direction" -v t="$tool" -v s="$s" -v c="$peer_s" -v m="$SIZE_MIB" -v r="$rss" -v sp="$spread" -v w="${worst:--}" 'BEGIN {
       name = (t == "skat") ? "skat-gateway" : (t == "skatsync") ? "skat --sync" : t
-      printf "%-9s %-13s %8.2f s %9.1f MiB/s %8.2fx %10.1f MiB\n", d, name, s, m / s, c / s, r / 1024 }'
+      printf "%-9s %-13s %8.2f s %11s %9.1f MiB/s %8.2fx %9s %10.1f MiB\n", d, name, s, sp, m / s, c / s, (w == "-") ? "-" : sprintf("%.2fx", w), r / 1024 }'
   done
 }
 echo
-echo "== $SIZE_MIB MiB, median of $RUNS runs (throughput ratio: curl's time / this tool's time, >1 = faster)"
-printf '%-9s %-13s %10s %15s %9s %14s\n' direction client time throughput "vs curl" "peak RSS"
+echo "== $SIZE_MIB MiB, median of $RUNS runs in $BENCH_TMP (ratio: the best peer's median time / this tool's;"
+echo "   worst round: the same ratio in this tool's worst round, against the faster peer of that round; >1 = faster)"
+printf '%-9s %-13s %10s %11s %15s %9s %9s %14s\n' direction client time spread throughput "vs best" "worst rd" "peak RSS"
 report up "${CLIENTS[@]}"
 report down "${DOWN_CLIENTS[@]}"
