@@ -9,7 +9,8 @@
 #    round trips = its time / RTT.
 # 2. The simulator behind the same kind of proxy: `skat-gateway submit` of SUBMIT_FILES declarations (the
 #    path users take: names journaled, spool, every guarantee) on one session and on SESSIONS, and of one
-#    declaration (a whole one-file submit: connect, login, list the services, upload, quit); then `poll` of
+#    declaration (a whole one-file submit: connect, login, upload, quit; the services listed by the submit before
+#    it are remembered in the journal, as for a system sending each declaration in its own process); then `poll` of
 #    the receipts on SESSIONS
 #    (4 files per declaration: status 1, 2, 3 and the response), against lftp `mput` into the service folder
 #    and `mget -E` (download, then delete) of the files in `out` (those of SUBMIT_FILES + 1 declarations).
@@ -17,6 +18,9 @@
 # Usage: bench/latency.sh [RUNS (default 3)] [FILES (default 200)] [RTT_MS (default 20)] [SUBMIT_FILES (default 200)]
 # SESSIONS=N (default 4) for the parallel submit and the poll. PARTS="vsftpd sim" (default) or one of them.
 # (as root). Runs alternate between the clients; figures are medians; every upload is checked afterwards.
+# On disk, not in tmpfs: the journal's synced writes (a name is durable before its upload) are part of what
+# each file costs, and tmpfs would make them free.
+BENCH_TMP=${BENCH_TMP:-/tmp}
 source "$(dirname "$0")/lib.sh"
 
 RUNS=${1:-3}

@@ -20,9 +20,10 @@ for tool in openssl curl lftp /usr/bin/time /usr/sbin/vsftpd; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-test-deps"
 done
 
-# A work folder for this run: PKI, server config and logs, the files to transfer. Removed on exit. It is in
-# tmpfs (/dev/shm) where there is one: a disk under the files makes large transfers vary twofold from run to
-# run (writeback), which would measure the disk, not the clients. BENCH_TMP=/some/folder chooses another.
+# A work folder for this run: PKI, server config and logs, the files to transfer. Removed on exit. By default
+# it is in tmpfs (/dev/shm) where there is one: a disk under the files makes large transfers vary twofold from
+# run to run (writeback), which would measure the disk, not the clients. BENCH_TMP=/some/folder chooses
+# another (latency.sh and small-files.sh choose /tmp, see there).
 BENCH_TMP=${BENCH_TMP:-$( [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp )}
 WORK=$(mktemp -d "$BENCH_TMP/skat-gateway-bench.XXXXXX")
 chmod 755 "$WORK"

@@ -362,12 +362,12 @@ fn a_schema_2_journal_gains_the_close_columns() {
         journal.start_upload(OWNER, "waiting.xml").unwrap();
         journal.finish_upload(OWNER, "waiting.xml", Duration::from_secs(60)).unwrap();
     }
-    // What the previous version wrote: schema 2, without the columns of 2 -> 3.
+    // What an earlier version wrote: schema 2, without the columns of 2 -> 3 and 3 -> 4 and the table of 4 -> 5.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "ALTER TABLE submissions DROP COLUMN closed_at; ALTER TABLE submissions DROP COLUMN close_reason;
-             ALTER TABLE submissions DROP COLUMN name_chosen;",
+             ALTER TABLE submissions DROP COLUMN name_chosen; DROP TABLE service_listings;",
         )
         .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
@@ -383,6 +383,26 @@ fn a_schema_2_journal_gains_the_close_columns() {
     // A late status 3 still wins: the answer came after all.
     journal.apply_receipt(OWNER, &receipt("waiting.xml", 3, ""), None).unwrap();
     assert_eq!(journal.submission(OWNER, "waiting.xml").unwrap().state, SubmissionState::Responded);
+}
+
+#[test]
+fn a_listing_of_the_services_is_remembered_per_certificate_and_server_and_can_be_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+    let server = "legacy 127.0.0.1:6371";
+    assert_eq!(journal.service_listing(OWNER, server).unwrap(), None);
+    let services = [SERVICE.to_string(), "FTPSGW.Heartbeat".to_string()];
+    journal.remember_service_listing(OWNER, server, Some("UID_1234567890"), &services).unwrap();
+    let listing = journal.service_listing(OWNER, server).unwrap().unwrap();
+    assert_eq!((listing.root.as_deref(), listing.services.as_slice()), (Some("UID_1234567890"), services.as_slice()));
+    // Another certificate, or another server, has its own.
+    assert_eq!(journal.service_listing("CVR_87654321_UID_1", server).unwrap(), None);
+    assert_eq!(journal.service_listing(OWNER, "new 127.0.0.1:6381").unwrap(), None);
+    // A new listing replaces the old one, an empty one included.
+    journal.remember_service_listing(OWNER, server, Some("UID_1234567890"), &[]).unwrap();
+    assert!(journal.service_listing(OWNER, server).unwrap().unwrap().services.is_empty());
+    journal.forget_service_listing(OWNER, server).unwrap();
+    assert_eq!(journal.service_listing(OWNER, server).unwrap(), None);
 }
 
 fn request(dedupe: Dedupe, name: Option<&str>) -> UploadRequest {

@@ -117,6 +117,105 @@ fn a_service_the_certificate_may_not_use_fails_before_upload() {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
 
+/// The key under which a client records what a gateway of the simulator listed (gateway, host and port).
+fn listing_key(setup: &Setup, gateway: GatewayChoice) -> String {
+    match gateway {
+        GatewayChoice::New => format!("new 127.0.0.1:{}", setup.sim.port()),
+        GatewayChoice::Legacy => format!("legacy 127.0.0.1:{}", setup.sim.legacy_port().unwrap()),
+    }
+}
+
+#[test]
+fn the_next_process_submits_on_the_remembered_listing_of_the_services() {
+    let setup = start();
+    let mut first = setup.client("state");
+    first.submit(SERVICE, &setup.file("a.xml", 100), &SubmitOptions::default()).unwrap();
+    let owner = first.username().to_string();
+    let key = listing_key(&setup, GatewayChoice::New);
+    let recorded = first.journal().service_listing(&owner, &key).unwrap().expect("the listing is recorded");
+    assert!(recorded.services.iter().any(|s| s == SERVICE) && recorded.root.is_none(), "{recorded:?}");
+    drop(first);
+    std::thread::sleep(Duration::from_millis(5));
+
+    // Another process (a new client on the same journal) trusts it: the gateway is not listed again.
+    let mut second = setup.client("state");
+    let b = second.submit(SERVICE, &setup.file("b.xml", 100), &SubmitOptions::default()).unwrap();
+    assert_eq!(second.journal().service_listing(&owner, &key).unwrap().unwrap(), recorded, "listed again");
+    assert!(setup.received(SERVICE).contains(&b.name));
+
+    // A service the recorded listing lacks is looked up afresh (a role granted since works at once).
+    second.journal().remember_service_listing(&owner, &key, None, &["FTPSGW.Heartbeat".to_string()]).unwrap();
+    let mut third = setup.client("state");
+    let c = third.submit(SERVICE, &setup.file("c.xml", 100), &SubmitOptions::default()).unwrap();
+    let relisted = third.journal().service_listing(&owner, &key).unwrap().unwrap();
+    assert_eq!(relisted.services, recorded.services);
+    assert!(setup.received(SERVICE).contains(&c.name));
+
+    // A listing older than an hour is not trusted.
+    let hour_ago = relisted.listed_at - 3_600_001;
+    rusqlite::Connection::open(&third.config().journal)
+        .unwrap()
+        .execute("UPDATE service_listings SET listed_at = ?1", [hour_ago])
+        .unwrap();
+    let mut fourth = setup.client("state");
+    fourth.submit(SERVICE, &setup.file("d.xml", 100), &SubmitOptions::default()).unwrap();
+    assert!(fourth.journal().service_listing(&owner, &key).unwrap().unwrap().listed_at > hour_ago, "not listed again");
+    assert_eq!(setup.received(SERVICE).len(), 4);
+}
+
+#[test]
+fn the_legacy_gateway_is_remembered_with_its_id_folder() {
+    let setup = start();
+    let mut config = setup.config("state");
+    config.routes = vec![("Manifest.*".into(), GatewayChoice::Legacy)];
+    let mut first = gateway::gateway::Client::connect(config.clone()).unwrap();
+    first.submit(SERVICE, &setup.file("a.xml", 100), &SubmitOptions::default()).unwrap();
+    let owner = first.username().to_string();
+    let key = listing_key(&setup, GatewayChoice::Legacy);
+    let recorded = first.journal().service_listing(&owner, &key).unwrap().expect("the listing is recorded");
+    assert!(recorded.root.as_deref().is_some_and(|r| r.starts_with("UID_")), "{recorded:?}");
+    drop(first);
+
+    let mut second = gateway::gateway::Client::connect(config).unwrap();
+    let b = second.submit(SERVICE, &setup.file("b.xml", 100), &SubmitOptions::default()).unwrap();
+    assert_eq!(second.journal().service_listing(&owner, &key).unwrap().unwrap(), recorded, "listed again");
+    assert_eq!(setup.received_legacy(SERVICE).len(), 2);
+    assert!(setup.received_legacy(SERVICE).contains(&b.name), "uploaded into the remembered id folder");
+}
+
+#[test]
+fn a_service_taken_away_since_the_remembered_listing_is_reported_as_not_available() {
+    let setup = start_with(|c| {
+        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
+    });
+    let mut client = setup.client("state");
+    let owner = client.username().to_string();
+    let key = listing_key(&setup, GatewayChoice::New);
+    // As if the certificate had held the ICS role when the gateway was last listed, and lost it since.
+    let then = ["FTPSGW.Heartbeat", SERVICE, ICS_SERVICE].map(String::from);
+    client.journal().remember_service_listing(&owner, &key, None, &then).unwrap();
+
+    let err = client.submit(ICS_SERVICE, &setup.file("ics.xml", 100), &SubmitOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ServiceNotAvailable, "{err}");
+    assert!(err.message().contains(ICS_SERVICE) && err.message().contains("may not use"), "{}", err.message());
+    assert!(setup.received(ICS_SERVICE).is_empty());
+    // The out-of-date listing is replaced by the gateway's own.
+    let now = client.journal().service_listing(&owner, &key).unwrap().unwrap();
+    assert_eq!(now.services, ["FTPSGW.Heartbeat", SERVICE]);
+    // The name spent locally is recorded as failed, which does not block the same file once the role is back.
+    let failed = client.journal().submissions(None).unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].state, SubmissionState::Failed);
+    assert_eq!(failed[0].error.as_ref().and_then(|e| e.code.as_deref()), Some("ServiceNotAvailable"), "{:?}", failed[0]);
+
+    // A name the user chose is never spent on a remembered listing: the gateway is listed first.
+    client.journal().remember_service_listing(&owner, &key, None, &then).unwrap();
+    let named = SubmitOptions { name: Some("chosen-name-7.xml".into()), ..SubmitOptions::default() };
+    let err = client.submit(ICS_SERVICE, &setup.file("ics2.xml", 100), &named).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ServiceNotAvailable, "{err}");
+    assert!(!client.journal().name_used(&owner, "chosen-name-7.xml").unwrap(), "the chosen name was spent");
+}
+
 #[test]
 fn a_status_file_for_an_unknown_name_is_kept_and_reported() {
     let setup = start();

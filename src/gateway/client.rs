@@ -219,6 +219,11 @@ const TRANSIENT_RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// How often a connection is tried when it fails in a way a network cut explains (waiting 0.5 s, then 1 s).
 const CONNECT_TRIES: u32 = 3;
 
+/// How long a listing of a gateway's service folders, recorded in the journal, is trusted to show that a
+/// service may be used (see [`Client::check_service`]): an hour, so that a system sending each declaration
+/// in its own process lists the gateway about once an hour, not once per file.
+const REMEMBERED_LISTING_TRUSTED: Duration = Duration::from_secs(60 * 60);
+
 
 
 /// The gateway client. See the module documentation for threading.
@@ -448,7 +453,8 @@ impl Client {
         Ok(self.legacy_root.clone().filter(|r| !r.is_empty()))
     }
 
-    /// The services this certificate sees on a gateway (its folders), cached per session.
+    /// The services this certificate sees on a gateway (its folders), cached per session. Each listing is
+    /// also recorded in the journal, where the next `submit` may find its service (see `check_service`).
     pub fn services_on(&mut self, gateway: GatewayChoice) -> Result<Vec<Service>> {
         if let Some(list) = &self.visible[slot(gateway)] {
             return Ok(list.clone());
@@ -462,7 +468,62 @@ impl Client {
         .filter(|s| s.name != migration::LOGIN_INFO_SERVICE)
         .collect();
         self.visible[slot(gateway)] = Some(services.clone());
+        let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+        let root = if gateway == GatewayChoice::Legacy { self.legacy_root.clone() } else { None };
+        if let Err(e) = self.journal.remember_service_listing(&self.owner, &self.listing_key(gateway), root.as_deref(), &names) {
+            // Only the next submit's shortcut is lost: it lists the gateway again.
+            log::warn!("could not record the services of the {} gateway in the journal: {e}", gateway.as_str());
+        }
         Ok(services)
+    }
+
+    /// Which gateway a listing recorded in the journal is of: the gateway and its address, so that the test
+    /// and production environments, or a simulator, never answer for each other.
+    fn listing_key(&self, gateway: GatewayChoice) -> String {
+        let address = self.config.address(gateway);
+        format!("{} {}:{}", gateway.as_str(), address.host, address.port)
+    }
+
+    /// Whether a listing of `gateway` recorded in the journal within [`REMEMBERED_LISTING_TRUSTED`] shows
+    /// `service`. On the legacy gateway it also gives the id folder, so that neither listing is needed.
+    fn remembered_service(&mut self, service: &Service, gateway: GatewayChoice) -> bool {
+        let listing = match self.journal.service_listing(&self.owner, &self.listing_key(gateway)) {
+            Ok(Some(listing)) => listing,
+            Ok(None) => return false,
+            Err(e) => {
+                log::warn!("could not read the recorded services of the {} gateway: {e}; listing them", gateway.as_str());
+                return false;
+            }
+        };
+        let age = journal::now_ms() - listing.listed_at;
+        let trusted = (0..REMEMBERED_LISTING_TRUSTED.as_millis() as i64).contains(&age)
+            && listing.services.contains(&service.name)
+            && (gateway == GatewayChoice::New || listing.root.is_some());
+        if !trusted {
+            return false;
+        }
+        if gateway == GatewayChoice::Legacy && self.legacy_root.is_none() {
+            self.legacy_root = listing.root;
+        }
+        log::debug!("{} is among the services the {} gateway listed {} s ago", service.name, gateway.as_str(), age / 1000);
+        true
+    }
+
+    /// After the gateway refused an upload that a remembered listing let through: forgets that listing and
+    /// looks again. When the service's folder is gone (the certificate lost the role), the error says that,
+    /// rather than the bare refusal; otherwise the refusal stands.
+    fn recheck_after_refusal(&mut self, service: &Service, gateway: GatewayChoice, refusal: Error) -> Error {
+        if let Err(e) = self.journal.forget_service_listing(&self.owner, &self.listing_key(gateway)) {
+            log::warn!("could not forget the recorded services of the {} gateway: {e}", gateway.as_str());
+        }
+        self.visible[slot(gateway)] = None;
+        if gateway == GatewayChoice::Legacy {
+            self.legacy_root = None;
+        }
+        match self.check_service(service, gateway, false) {
+            Err(gone) if gone.kind() == ErrorKind::ServiceNotAvailable => gone,
+            _ => refusal,
+        }
     }
 
     /// The services this certificate may use on the default gateway.
@@ -471,10 +532,19 @@ impl Client {
         self.services_on(gateway)
     }
 
-    fn check_service(&mut self, service: &Service, gateway: GatewayChoice) -> Result<()> {
+    /// Refuses a service the certificate may not use on `gateway` (its folder is not there), before a name is
+    /// spent on it. With `may_remember`, a listing recorded in the journal within the last hour that shows
+    /// the service is enough, and `Ok(true)` says it was used: that saves a one-file submit the listing's five
+    /// round trips. A role is granted far more often than taken away: a service the recorded listing lacks is
+    /// looked up afresh (a role granted a minute ago works at once), and a folder taken away since shows as
+    /// the upload's refusal, after which [`Client::recheck_after_refusal`] lists again.
+    fn check_service(&mut self, service: &Service, gateway: GatewayChoice, may_remember: bool) -> Result<bool> {
+        if may_remember && self.visible[slot(gateway)].is_none() && self.remembered_service(service, gateway) {
+            return Ok(true);
+        }
         let visible = self.services_on(gateway)?;
         if visible.iter().any(|s| s.name == service.name) {
-            return Ok(());
+            return Ok(false);
         }
         let usable: Vec<&str> = visible.iter().map(|s| s.name.as_str()).collect();
         Err(Error::new(
@@ -685,8 +755,9 @@ impl Client {
         label: &str,
     ) -> Result<Submitted> {
         let gateway = self.config.route(&service.name);
-        // Before a name is used up: a mistyped service, or one the certificate may not use, sends nothing.
-        self.check_service(&service, gateway)?;
+        // Before a name is used up: a mistyped service, or one the certificate may not use, sends nothing. A
+        // name the user chose is worth a fresh look: a refusal would spend it in the journal.
+        let remembered = self.check_service(&service, gateway, options.name.is_none())?;
         let mut generate = || names::generate(options.prefix.as_deref(), name_hint);
         let (claim, resumed) = loop {
             match self.journal.claim_upload(&request, &mut generate)? {
@@ -733,6 +804,11 @@ impl Client {
                 Ok(if resumed { Submitted::Resumed(s) } else { Submitted::Sent(s) })
             }
             Err(UploadFailure::Refused(e)) => {
+                let e = if remembered && matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound) {
+                    self.recheck_after_refusal(&service, gateway, e)
+                } else {
+                    e
+                };
                 // Refused for good (permission, a local read error, ...): record why; the copy serves nothing.
                 let code = format!("{:?}", e.kind());
                 self.journal.fail(&self.owner, &name, &code, e.message())?;

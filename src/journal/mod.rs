@@ -53,9 +53,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod listings;
 mod schema;
 pub mod uploads;
 
+pub use listings::ServiceListing;
 pub use schema::SCHEMA_VERSION;
 pub use uploads::{Claim, Dedupe, UploadClaim, UploadRequest};
 

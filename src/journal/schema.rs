@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] brings a file one version further.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -107,6 +107,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // system sharing the certificate, which decides what a FILENAME_CANNOT_BE_REUSED status 0 means.
     r#"
     ALTER TABLE submissions ADD COLUMN name_chosen INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 4 -> 5: what each gateway last listed for a certificate, so that a one-file submit need not list it
+    // again (see listings.rs).
+    r#"
+    CREATE TABLE service_listings (
+        owner     TEXT NOT NULL,             -- the certificate's gateway user name
+        server    TEXT NOT NULL,             -- gateway, host and port: "new secureftpgateway.skat.dk:6381"
+        root      TEXT,                      -- the folder holding the service folders (legacy: UID_...)
+        services  TEXT NOT NULL,             -- the service folders' names, one per line
+        listed_at INTEGER NOT NULL,          -- unix milliseconds
+        PRIMARY KEY (owner, server)
+    );
     "#,
 ];
 
