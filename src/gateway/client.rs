@@ -468,11 +468,12 @@ impl Client {
         .filter(|s| s.name != migration::LOGIN_INFO_SERVICE)
         .collect();
         self.visible[slot(gateway)] = Some(services.clone());
-        let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
-        let root = if gateway == GatewayChoice::Legacy { self.legacy_root.clone() } else { None };
-        if let Err(e) = self.journal.remember_service_listing(&self.owner, &self.listing_key(gateway), root.as_deref(), &names) {
-            // Only the next submit's shortcut is lost: it lists the gateway again.
-            log::warn!("could not record the services of the {} gateway in the journal: {e}", gateway.as_str());
+        if gateway == GatewayChoice::New {
+            let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+            if let Err(e) = self.journal.remember_service_listing(&self.owner, &self.listing_key(gateway), &names) {
+                // Only the next submit's shortcut is lost: it lists the gateway again.
+                log::warn!("could not record the services of the {} gateway in the journal: {e}", gateway.as_str());
+            }
         }
         Ok(services)
     }
@@ -485,8 +486,8 @@ impl Client {
     }
 
     /// Whether a listing of `gateway` recorded in the journal within [`REMEMBERED_LISTING_TRUSTED`] shows
-    /// `service`. On the legacy gateway it also gives the id folder, so that neither listing is needed.
-    fn remembered_service(&mut self, service: &Service, gateway: GatewayChoice) -> bool {
+    /// `service`.
+    fn remembered_service(&self, service: &Service, gateway: GatewayChoice) -> bool {
         let listing = match self.journal.service_listing(&self.owner, &self.listing_key(gateway)) {
             Ok(Some(listing)) => listing,
             Ok(None) => return false,
@@ -496,14 +497,10 @@ impl Client {
             }
         };
         let age = journal::now_ms() - listing.listed_at;
-        let trusted = (0..REMEMBERED_LISTING_TRUSTED.as_millis() as i64).contains(&age)
-            && listing.services.contains(&service.name)
-            && (gateway == GatewayChoice::New || listing.root.is_some());
+        // A listing from the future (a clock set back) is not trusted either.
+        let trusted = (0..REMEMBERED_LISTING_TRUSTED.as_millis() as i64).contains(&age) && listing.services.contains(&service.name);
         if !trusted {
             return false;
-        }
-        if gateway == GatewayChoice::Legacy && self.legacy_root.is_none() {
-            self.legacy_root = listing.root;
         }
         log::debug!("{} is among the services the {} gateway listed {} s ago", service.name, gateway.as_str(), age / 1000);
         true
@@ -517,9 +514,6 @@ impl Client {
             log::warn!("could not forget the recorded services of the {} gateway: {e}", gateway.as_str());
         }
         self.visible[slot(gateway)] = None;
-        if gateway == GatewayChoice::Legacy {
-            self.legacy_root = None;
-        }
         match self.check_service(service, gateway, false) {
             Err(gone) if gone.kind() == ErrorKind::ServiceNotAvailable => gone,
             _ => refusal,
@@ -533,12 +527,15 @@ impl Client {
     }
 
     /// Refuses a service the certificate may not use on `gateway` (its folder is not there), before a name is
-    /// spent on it. With `may_remember`, a listing recorded in the journal within the last hour that shows
-    /// the service is enough, and `Ok(true)` says it was used: that saves a one-file submit the listing's five
-    /// round trips. A role is granted far more often than taken away: a service the recorded listing lacks is
-    /// looked up afresh (a role granted a minute ago works at once), and a folder taken away since shows as
-    /// the upload's refusal, after which [`Client::recheck_after_refusal`] lists again.
+    /// spent on it. With `may_remember`, on the new gateway, a listing recorded in the journal within the last
+    /// hour that shows the service is enough, and `Ok(true)` says it was used: that saves a one-file submit the
+    /// listing's five round trips. A role is granted far more often than taken away: a service the recorded
+    /// listing lacks is looked up afresh (a role granted a minute ago works at once), and a folder taken away
+    /// since shows as the upload's refusal, after which [`Client::recheck_after_refusal`] lists again. The
+    /// legacy gateway is always listed: it takes an upload for a service the certificate lacks and answers
+    /// it later with a status 0, so there a record out of date would cost a name and a rejection.
     fn check_service(&mut self, service: &Service, gateway: GatewayChoice, may_remember: bool) -> Result<bool> {
+        let may_remember = may_remember && gateway == GatewayChoice::New;
         if may_remember && self.visible[slot(gateway)].is_none() && self.remembered_service(service, gateway) {
             return Ok(true);
         }
@@ -635,6 +632,14 @@ impl Client {
     /// hook is asked by all of them.
     pub fn submit_files(&mut self, service: &str, files: &[PathBuf], options: &SubmitOptions) -> Vec<Result<Submitted>> {
         let mut crew = Crew::default();
+        // One fresh look at the services for the whole call, which every session inherits: trusted by each of
+        // N sessions, a record of a role taken away since would cost N names before each found out. (An
+        // error here is left to each file's own check to report.)
+        if files.len() > 1 {
+            if let Ok(named) = Service::named(service) {
+                let _ = self.services_on(self.config.route(&named.name));
+            }
+        }
         if options.name.is_none() {
             self.enlist(&mut crew, self.sessions_for(files.len()));
         }
@@ -654,7 +659,8 @@ impl Client {
                     Err(Error::new(
                         kind,
                         format!(
-                            "{}: not tried, nothing was sent and no name was spent: an earlier file of this call found                              the gateway unreachable ({why}); submit it again when the gateway is back",
+                            "{}: not tried, nothing was sent and no name was spent: an earlier file of this call found \
+                             the gateway unreachable ({why}); submit it again when the gateway is back",
                             file.display()
                         ),
                     ))
@@ -781,6 +787,17 @@ impl Client {
             }
         };
         let name = claim.name().to_string();
+        // A resumed upload is an earlier submission's, whose name (perhaps chosen) may have reached the gateway:
+        // it is never failed on a record's word. Listed afresh, a service gone leaves it unfinished, as before.
+        let remembered = if remembered && resumed {
+            if let Err(e) = self.check_service(&service, gateway, false) {
+                self.journal.release_upload(claim, false)?;
+                return Err(e);
+            }
+            false
+        } else {
+            remembered
+        };
         if resumed {
             log::warn!(
                 "{label}: an earlier upload of this content to {} as {name} was interrupted; finishing it under the same name",
@@ -862,14 +879,19 @@ impl Client {
                 self.journal.start_upload(&self.owner, name).map_err(UploadFailure::GaveUp)?;
             }
             let mut reader = source.open().map_err(UploadFailure::GaveUp)?;
-            let mut events = self.events.take();
-            let mut report = |sent: u64| {
-                if let Some(handler) = events.as_mut() {
-                    handler(&Event::Uploading { name: name.to_string(), sent, total: size });
-                }
-            };
-            let result = self.session(gateway).and_then(|session| session.put(&mut reader, &remote, transfer, Some(&mut report)));
-            self.events = events;
+            // The session is opened before the handler is taken out for the progress reports, so that its
+            // Connecting and Connected events reach the handler too.
+            let result = self.session(gateway).map(|_| ()).and_then(|()| {
+                let mut events = self.events.take();
+                let mut report = |sent: u64| {
+                    if let Some(handler) = events.as_mut() {
+                        handler(&Event::Uploading { name: name.to_string(), sent, total: size });
+                    }
+                };
+                let result = self.session(gateway).and_then(|session| session.put(&mut reader, &remote, transfer, Some(&mut report)));
+                self.events = events;
+                result
+            });
             match result {
                 Ok(bytes) => return Ok(bytes),
                 Err(e) if is_transient(&e) => {

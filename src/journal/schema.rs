@@ -108,13 +108,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE submissions ADD COLUMN name_chosen INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 4 -> 5: what each gateway last listed for a certificate, so that a one-file submit need not list it
+    // 4 -> 5: what the new gateway last listed for a certificate, so that a one-file submit need not list it
     // again (see listings.rs).
     r#"
     CREATE TABLE service_listings (
         owner     TEXT NOT NULL,             -- the certificate's gateway user name
         server    TEXT NOT NULL,             -- gateway, host and port: "new secureftpgateway.skat.dk:6381"
-        root      TEXT,                      -- the folder holding the service folders (legacy: UID_...)
         services  TEXT NOT NULL,             -- the service folders' names, one per line
         listed_at INTEGER NOT NULL,          -- unix milliseconds
         PRIMARY KEY (owner, server)
