@@ -326,13 +326,33 @@ impl Journal {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so concurrent
     /// read-modify-write sequences from other processes wait instead of interleaving.
     fn write<T>(&self, what: &str, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        self.write_on(&mut conn, what, f)
+    }
+
+    /// As [`Journal::write`], but the commit does not wait for the disk (SQLite's `synchronous = NORMAL` for
+    /// this one transaction). In WAL mode commits reach the file in order, so the next ordinary commit (the
+    /// next name reserved, say) makes this one durable too; until then a power cut, though not a crash of the
+    /// process, can undo it. Only for a fact whose loss the workflow recovers from: see
+    /// [`Journal::complete_upload`].
+    fn write_unsynced<T>(&self, what: &str, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| journal_error(&self.path, what, e))?;
+        let result = self.write_on(&mut conn, what, f);
+        // Back to FULL before anything else is written, whatever happened.
+        let restored = conn.pragma_update(None, "synchronous", "FULL").map_err(|e| journal_error(&self.path, what, e));
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
+    fn write_on<T>(&self, conn: &mut Connection, what: &str, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         if self.read_only {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 format!("cannot {what} the journal {}: it was opened for reading only", self.path.display()),
             ));
         }
-        let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| journal_error(&self.path, what, e))?;
@@ -1070,5 +1090,39 @@ mod tests {
         assert_eq!(s.spool_path.as_deref(), Some(spool.as_path()));
         drop(journal);
         assert_eq!(Journal::open(&path).unwrap().submission("o", "old.xml").unwrap().spool_path, Some(spool));
+    }
+
+    /// The completion's commit skips the sync, and the connection is back to full syncs for everything after
+    /// it (the next name reserved above all).
+    #[test]
+    fn only_the_completion_of_an_upload_skips_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path().join("j.sqlite")).unwrap();
+        let synchronous = |j: &Journal| -> i64 { j.lock().pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap() };
+        assert_eq!(synchronous(&journal), 2, "FULL");
+        let request = UploadRequest {
+            owner: "CVR_12345678_UID_1".into(),
+            service: "Manifest.AnkomstdeklarationOpret".into(),
+            gateway: "new".into(),
+            local_path: None,
+            size: 10,
+            sha256: "cd".repeat(32),
+            name: None,
+            dedupe: Dedupe::Always,
+            snapshot: None,
+        };
+        let Claim::New(claim) = journal.claim_upload(&request, &mut || "a-1.xml".to_string()).unwrap() else {
+            panic!("a new claim")
+        };
+        let s = journal.complete_upload(claim, Duration::from_secs(60)).unwrap();
+        assert_eq!(s.state, SubmissionState::Uploaded);
+        assert_eq!(synchronous(&journal), 2, "back to FULL after the completion");
+        // What such a commit runs with, read inside its transaction through the same connection; and after
+        // a failed one, FULL again too.
+        let during = journal.write_unsynced("test", |tx| Ok(tx.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0)).unwrap()));
+        assert_eq!(during.unwrap(), 1, "NORMAL inside");
+        let failed: Result<()> = journal.write_unsynced("test", |_| Err(Error::new(ErrorKind::Internal, "on purpose")));
+        assert!(failed.is_err());
+        assert_eq!(synchronous(&journal), 2);
     }
 }

@@ -312,8 +312,16 @@ impl Journal {
 
     /// Records the claimed upload as complete (-> Uploaded, deadline set), removes its spool copy and releases
     /// its lock, in one transaction.
+    ///
+    /// That commit does not wait for the disk (see `write_unsynced`): the next name reserved makes it durable,
+    /// and it is off the path of every file but the last. A power cut before then leaves the submission
+    /// recorded as an interrupted upload, which is safe: the same file submitted again resumes under the same
+    /// name from a new snapshot (the old copy may be gone), and the gateway's FILENAME_CANNOT_BE_REUSED answer
+    /// to that retry is recognised as the refusal of a retry (see the module documentation of the journal),
+    /// while the receipts of the first upload arrive as ever. What must be durable before an upload, the name,
+    /// is committed with a full sync in [`Journal::claim_upload`].
     pub fn complete_upload(&self, claim: UploadClaim, deadline: Duration) -> Result<Submission> {
-        self.finish_claim(claim, "finish an upload in", true, |s, now| {
+        self.finish_claim(claim, "finish an upload in", true, true, |s, now| {
             if s.uploaded_at.is_none() {
                 s.uploaded_at = Some(now);
             }
@@ -324,7 +332,7 @@ impl Journal {
     /// Releases a claimed upload that did not complete. With `remove_copy` (the submission failed for good) the
     /// spool copy goes too; otherwise it stays for the next attempt.
     pub fn release_upload(&self, claim: UploadClaim, remove_copy: bool) -> Result<Submission> {
-        self.finish_claim(claim, "release an upload in", remove_copy, |_, _| {})
+        self.finish_claim(claim, "release an upload in", remove_copy, false, |_, _| {})
     }
 
     fn finish_claim(
@@ -332,10 +340,11 @@ impl Journal {
         claim: UploadClaim,
         what: &str,
         remove_copy: bool,
+        unsynced: bool,
         change: impl FnOnce(&mut Submission, i64),
     ) -> Result<Submission> {
         let UploadClaim { submission, lock, lock_path } = claim;
-        self.write(what, |tx| {
+        let work = |tx: &rusqlite::Transaction<'_>| {
             let mut s = load_submission(&self.path, tx, &submission.owner, &submission.name)?;
             let now = super::now_ms();
             change(&mut s, now);
@@ -351,7 +360,12 @@ impl Journal {
             remove_if_present(&lock_path);
             drop(lock);
             Ok(s)
-        })
+        };
+        if unsynced {
+            self.write_unsynced(what, work)
+        } else {
+            self.write(what, work)
+        }
     }
 
     /// `owner`'s uploads that were interrupted and that no live process holds: unfinished, not failed, not
