@@ -5,7 +5,7 @@ mod workflow_support;
 use gateway::gateway::client::{PollOptions, SubmitOptions};
 use gateway::gateway::{Event, GatewayChoice, StatusCode, Submitted};
 use gateway::journal::{ReceiptOutcome, SubmissionState};
-use gateway::sim::{ClientSpec, Fault};
+use gateway::sim::Fault;
 use gateway::ErrorKind;
 use std::time::Duration;
 use workflow_support::*;
@@ -102,9 +102,7 @@ fn a_reused_name_is_refused_locally_and_by_the_gateway() {
 
 #[test]
 fn a_service_the_certificate_may_not_use_fails_before_upload() {
-    let setup = start_with(|c| {
-        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
-    });
+    let setup = start_with_roles(&[SERVICE, "FTPSGW.Heartbeat"]);
     let mut client = setup.client("state");
     let services: Vec<String> = client.services().unwrap().into_iter().map(|s| s.name).collect();
     assert_eq!(services, ["FTPSGW.Heartbeat", SERVICE]);
@@ -123,6 +121,12 @@ fn listing_key(setup: &Setup, gateway: GatewayChoice) -> String {
         GatewayChoice::New => format!("new 127.0.0.1:{}", setup.sim.port()),
         GatewayChoice::Legacy => format!("legacy 127.0.0.1:{}", setup.sim.legacy_port().unwrap()),
     }
+}
+
+/// What the gateway would have listed while the certificate still held the ICS role (which `start_with_roles`
+/// leaves out): recorded by tests as an out-of-date listing.
+fn listing_with_the_ics_role() -> [String; 3] {
+    ["FTPSGW.Heartbeat", SERVICE, ICS_SERVICE].map(String::from)
 }
 
 #[test]
@@ -167,14 +171,12 @@ fn the_next_process_submits_on_the_remembered_listing_of_the_services() {
 fn the_legacy_gateway_is_listed_before_each_submit_whatever_the_journal_holds() {
     // The legacy gateway takes an upload for a service the certificate lacks and answers it with a status 0
     // later, so no record may stand in for its listing.
-    let setup = start_with(|c| {
-        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
-    });
+    let setup = start_with_roles(&[SERVICE, "FTPSGW.Heartbeat"]);
     let mut config = setup.config("state");
     config.routes = vec![("Summarisk*".into(), GatewayChoice::Legacy)];
     let mut client = gateway::gateway::Client::connect(config).unwrap();
     let owner = client.username().to_string();
-    let then = ["FTPSGW.Heartbeat", SERVICE, ICS_SERVICE].map(String::from);
+    let then = listing_with_the_ics_role();
     for gateway in [GatewayChoice::Legacy, GatewayChoice::New] {
         client.journal().remember_service_listing(&owner, &listing_key(&setup, gateway), &then).unwrap();
     }
@@ -187,14 +189,12 @@ fn the_legacy_gateway_is_listed_before_each_submit_whatever_the_journal_holds() 
 
 #[test]
 fn a_service_taken_away_since_the_remembered_listing_is_reported_as_not_available() {
-    let setup = start_with(|c| {
-        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
-    });
+    let setup = start_with_roles(&[SERVICE, "FTPSGW.Heartbeat"]);
     let mut client = setup.client("state");
     let owner = client.username().to_string();
     let key = listing_key(&setup, GatewayChoice::New);
     // As if the certificate had held the ICS role when the gateway was last listed, and lost it since.
-    let then = ["FTPSGW.Heartbeat", SERVICE, ICS_SERVICE].map(String::from);
+    let then = listing_with_the_ics_role();
     client.journal().remember_service_listing(&owner, &key, &then).unwrap();
 
     let err = client.submit(ICS_SERVICE, &setup.file("ics.xml", 100), &SubmitOptions::default()).unwrap_err();
@@ -220,14 +220,12 @@ fn a_service_taken_away_since_the_remembered_listing_is_reported_as_not_availabl
 
 #[test]
 fn a_parallel_submit_looks_at_the_services_once_and_spends_no_name_on_a_stale_record() {
-    let setup = start_with(|c| {
-        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
-    });
+    let setup = start_with_roles(&[SERVICE, "FTPSGW.Heartbeat"]);
     let mut config = setup.config("state");
     config.sessions = 4;
     let mut client = gateway::gateway::Client::connect(config).unwrap();
     let owner = client.username().to_string();
-    let then = ["FTPSGW.Heartbeat", SERVICE, ICS_SERVICE].map(String::from);
+    let then = listing_with_the_ics_role();
     client.journal().remember_service_listing(&owner, &listing_key(&setup, GatewayChoice::New), &then).unwrap();
     let files: Vec<_> = (0..16).map(|i| setup.file(&format!("ics{i}.xml"), 100)).collect();
     let results = client.submit_files(ICS_SERVICE, &files, &SubmitOptions::default());
@@ -237,15 +235,13 @@ fn a_parallel_submit_looks_at_the_services_once_and_spends_no_name_on_a_stale_re
 
 #[test]
 fn an_interrupted_upload_is_not_failed_on_a_remembered_listing() {
-    let setup = start_with(|c| {
-        c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(&[SERVICE, "FTPSGW.Heartbeat"])]
-    });
+    let setup = start_with_roles(&[SERVICE, "FTPSGW.Heartbeat"]);
     let mut config = setup.config("state");
     config.upload_attempts = 1;
     let mut client = gateway::gateway::Client::connect(config).unwrap();
     let owner = client.username().to_string();
     let key = listing_key(&setup, GatewayChoice::New);
-    let then = ["FTPSGW.Heartbeat", SERVICE, ICS_SERVICE].map(String::from);
+    let then = listing_with_the_ics_role();
     let file = setup.file("ics.xml", 100);
     // An upload on the record's word that the network interrupted: it stays unfinished, under its name.
     client.journal().remember_service_listing(&owner, &key, &then).unwrap();

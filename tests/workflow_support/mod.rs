@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use gateway::gateway::{Client, Config, GatewayAddress};
-use gateway::sim::{ClientFiles, Delays, SimConfig, SimHandle, Simulator};
+use gateway::sim::{ClientFiles, ClientSpec, Delays, SimConfig, SimHandle, Simulator};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -40,6 +40,11 @@ pub fn start_with(adjust: impl FnOnce(&mut SimConfig)) -> Setup {
     adjust(&mut config);
     let sim = Simulator::start(config).expect("the simulator starts");
     Setup { sim, dir }
+}
+
+/// A simulator whose one certificate (the one `Setup::client` uses) holds only these roles.
+pub fn start_with_roles(roles: &[&str]) -> Setup {
+    start_with(|c| c.clients = vec![ClientSpec::voces("client", "12345678", "9876543210").with_roles(roles)])
 }
 
 impl Setup {
