@@ -281,6 +281,9 @@ pub struct Journal {
     conn: Mutex<Connection>,
     /// Opened with [`Journal::open_read_only`]: every write is refused.
     read_only: bool,
+    /// How many commits ran without waiting for the disk (see [`Journal::write_unsynced`]); read by tests,
+    /// which must know which of the workflow's commits those were.
+    unsynced_commits: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Journal {
@@ -339,6 +342,9 @@ impl Journal {
         let mut conn = self.lock();
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| journal_error(&self.path, what, e))?;
         let result = self.write_on(&mut conn, what, f);
+        if result.is_ok() {
+            self.unsynced_commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         // Back to FULL before anything else is written, whatever happened.
         let restored = conn.pragma_update(None, "synchronous", "FULL").map_err(|e| journal_error(&self.path, what, e));
         let value = result?;
@@ -1114,9 +1120,19 @@ mod tests {
         let Claim::New(claim) = journal.claim_upload(&request, &mut || "a-1.xml".to_string()).unwrap() else {
             panic!("a new claim")
         };
+        let unsynced = |j: &Journal| j.unsynced_commits.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(unsynced(&journal), 0, "the name's reservation waits for the disk");
         let s = journal.complete_upload(claim, Duration::from_secs(60)).unwrap();
         assert_eq!(s.state, SubmissionState::Uploaded);
+        assert_eq!(unsynced(&journal), 1, "the completion does not");
         assert_eq!(synchronous(&journal), 2, "back to FULL after the completion");
+        // An upload released unfinished must stay released whatever happens to the power: a full sync.
+        let other = UploadRequest { sha256: "ef".repeat(32), ..request };
+        let Claim::New(claim) = journal.claim_upload(&other, &mut || "a-2.xml".to_string()).unwrap() else {
+            panic!("a new claim")
+        };
+        journal.release_upload(claim, false).unwrap();
+        assert_eq!(unsynced(&journal), 1, "the release skipped the sync");
         // What such a commit runs with, read inside its transaction through the same connection; and after
         // a failed one, FULL again too.
         let during = journal.write_unsynced("test", |tx| Ok(tx.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0)).unwrap()));

@@ -156,7 +156,7 @@ impl Journal {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail("switch to WAL mode", e))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| fail("configure", e))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| fail("configure", e))?;
-        let journal = Journal { path, conn: Mutex::new(conn), read_only: false };
+        let journal = Journal { path, conn: Mutex::new(conn), read_only: false, unsynced_commits: Default::default() };
         journal.migrate()?;
         Ok(journal)
     }
@@ -186,7 +186,7 @@ impl Journal {
                 ))
             });
         }
-        Ok(Journal { path, conn: Mutex::new(conn), read_only: true })
+        Ok(Journal { path, conn: Mutex::new(conn), read_only: true, unsynced_commits: Default::default() })
     }
 
     /// The schema version of the file.
