@@ -27,7 +27,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Identity;
 use crate::secret::Secret;
 use crate::tls::TlsOptions;
-use connector::{Backend, FailureSlot, GatewayTlsConnector, GatewayTlsStream};
+use connector::{Backend, EarlyHello, FailureSlot, GatewayTlsConnector, GatewayTlsStream};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, Read, Write};
@@ -190,6 +190,8 @@ pub struct Session {
     last_data_address: Arc<Mutex<Option<SocketAddr>>>,
     /// Whether the current operation reached the server's data port: a 425 reply after that is not a firewall.
     data_port_reached: Arc<AtomicBool>,
+    /// Shared with the data-socket builder and the TLS connector (`None` with the OpenSSL backend).
+    early_hello: Option<EarlyHello>,
     transfer_type: Option<TransferType>,
     mlsd: Option<bool>,
     timeouts: Timeouts,
@@ -232,6 +234,7 @@ impl Session {
         ftp.set_mode(if peer.is_ipv6() { Mode::ExtendedPassive } else { Mode::Passive });
         // Belt and braces with the builder below: the 227 reply's address is never used.
         ftp.set_passive_nat_workaround(true);
+        let early_hello = EarlyHello::for_backend(&backend, endpoint.host());
         let ftp = ftp.passive_stream_builder(data_socket_builder(
             peer.ip(),
             endpoint.data_ports().cloned(),
@@ -239,10 +242,16 @@ impl Session {
             failures.clone(),
             Arc::clone(&last_data_address),
             Arc::clone(&data_port_reached),
+            early_hello.clone(),
         ));
 
-        let connector =
-            GatewayTlsConnector::new(backend, endpoint.to_string(), endpoint.generation() == Generation::Legacy, failures.clone());
+        let connector = GatewayTlsConnector::new(
+            backend,
+            endpoint.to_string(),
+            endpoint.generation() == Generation::Legacy,
+            failures.clone(),
+            early_hello.clone(),
+        );
         let mut ftp = ftp
             .into_secure(connector, endpoint.host())
             .map_err(|e| classify(e, &failures, &endpoint, Phase::TlsHandshake, None))?;
@@ -266,6 +275,7 @@ impl Session {
             failures,
             last_data_address,
             data_port_reached,
+            early_hello,
             transfer_type: None,
             mlsd: None,
             timeouts: config.timeouts,
@@ -291,6 +301,12 @@ impl Session {
     /// The address the last passive data connection went to (for diagnostics and tests).
     pub fn last_data_address(&self) -> Option<SocketAddr> {
         self.last_data_address.lock().ok().and_then(|a| *a)
+    }
+
+    /// How many of this session's data connections sent their TLS hello before the transfer command, saving a
+    /// round trip each (for diagnostics and tests; always 0 with the legacy gateway's OpenSSL backend).
+    pub fn early_tls_hellos(&self) -> u64 {
+        self.early_hello.as_ref().map_or(0, EarlyHello::used)
     }
 
     /// Lists a folder (`None`: the current one). Uses MLSD when the server offers it, else LIST; lines that
@@ -914,6 +930,7 @@ fn data_socket_builder(
     failures: FailureSlot,
     last_address: Arc<Mutex<Option<SocketAddr>>>,
     port_reached: Arc<AtomicBool>,
+    early_hello: Option<EarlyHello>,
 ) -> impl Fn(SocketAddr) -> suppaftp::FtpResult<TcpStream> + Send + Sync + 'static {
     move |offered: SocketAddr| {
         let target = SocketAddr::new(peer, offered.port());
@@ -937,6 +954,9 @@ fn data_socket_builder(
         let connected = TcpStream::connect_timeout(&target, timeouts.connect).and_then(|stream| {
             port_reached.store(true, Ordering::Relaxed);
             configure_socket(&stream, timeouts)?;
+            if let Some(early) = &early_hello {
+                early.send(&stream);
+            }
             Ok(stream)
         });
         connected.map_err(|e| {
