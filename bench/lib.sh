@@ -3,8 +3,8 @@
 # explicit FTPS forced for login and data, TLS 1.2 only (OPENSSL_CONF with Min/MaxProtocol), client
 # certificate required and validated, require_ssl_reuse=YES, a passive port range.
 #
-# Needs root (vsftpd serves a local system user), vsftpd, openssl, curl, lftp and GNU time
-# (scripts/install-test-deps installs them).
+# Needs root (vsftpd serves a local system user), vsftpd, openssl, curl, lftp and GNU time: when one is
+# missing, scripts/install-test-deps is run first to install them (Debian's packages).
 
 set -euo pipefail
 
@@ -16,8 +16,16 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() { echo "bench: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root: vsftpd serves a local system user that this script creates"
-for tool in openssl curl lftp /usr/bin/time /usr/sbin/vsftpd; do
-  command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-test-deps"
+BENCH_TOOLS=(openssl curl lftp /usr/bin/time /usr/sbin/vsftpd)
+for tool in "${BENCH_TOOLS[@]}"; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "== $tool is missing: installing the benchmark's tools (scripts/install-test-deps)"
+    "$REPO/scripts/install-test-deps" || die "scripts/install-test-deps failed; see its output above"
+    break
+  fi
+done
+for tool in "${BENCH_TOOLS[@]}"; do
+  command -v "$tool" >/dev/null || die "$tool is still missing after scripts/install-test-deps"
 done
 
 # A work folder for this run: PKI, server config and logs, the files to transfer. Removed on exit. By default
