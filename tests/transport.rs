@@ -98,6 +98,25 @@ fn upload_list_download_rename_delete_round_trip() {
 }
 
 #[test]
+fn with_tls13_allowed_data_connections_start_tls_only_when_used() {
+    // TLS 1.3 tickets are taken when a connection is made: an early hello for a refused command would use one
+    // up. So with TLS 1.3 allowed the hello waits for the transfer (vsftpd here speaks 1.2 only, and must still
+    // see every data connection resume).
+    let server = Vsftpd::start();
+    let mut config = config(&server, Login::password(PASSWORD));
+    config.tls.allow_tls13 = true;
+    let mut session = Session::connect(&config).expect("connect and log in");
+    let err = session.get("missing.xml", &mut Vec::new(), TransferType::Binary, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let content = pattern(4096);
+    session.put(&mut Cursor::new(&content), "after.xml", TransferType::Binary, None).unwrap();
+    assert_eq!(std::fs::read(server.root().join("after.xml")).unwrap(), content);
+    assert_eq!(session.early_tls_hellos(), 0);
+    session.quit().unwrap();
+    assert!(server.log().contains(", reused, CERT PRESENTED"), "the data connection resumed:\n{}", server.log());
+}
+
+#[test]
 fn folders_and_missing_paths() {
     let server = Vsftpd::start();
     let out = server.root().join("out");

@@ -66,57 +66,62 @@ struct SentHello {
 }
 
 impl EarlyHello {
-    /// `None` where the hello cannot go early: the OpenSSL backend, or a host name TLS does not accept (the
-    /// connector reports that one).
-    pub(crate) fn for_backend(backend: &Backend, host: &str) -> Option<EarlyHello> {
+    /// `None` where the hello cannot go early: the OpenSSL backend; a configuration that allows TLS 1.3,
+    /// whose session tickets are used up by the creation of a connection (each early hello for a command the
+    /// server then refuses would cost one, and a data connection without a ticket to resume is refused by a
+    /// server that requires session reuse); or a host name TLS does not accept (the connector reports that
+    /// one). TLS 1.2's session is only read when a connection is created, so an early hello costs nothing.
+    pub(crate) fn for_backend(backend: &Backend, host: &str, tls13_allowed: bool) -> Option<EarlyHello> {
         match backend {
-            Backend::Rustls(config) => Some(EarlyHello {
+            Backend::Rustls(config) if !tls13_allowed => Some(EarlyHello {
                 config: Arc::clone(config),
                 server_name: ServerName::try_from(host.to_owned()).ok()?,
                 sent: Arc::default(),
                 used: Arc::default(),
             }),
+            Backend::Rustls(_) => None,
             #[cfg(feature = "legacy-tls")]
             Backend::OpenSsl(_) => None,
         }
     }
 
-    /// Starts TLS on a freshly connected data socket by sending its ClientHello. A failure is only logged: the
-    /// socket is then left as it was, and the connector starts the handshake itself, where a broken
-    /// connection is reported with its cause.
-    pub(crate) fn send(&self, socket: &TcpStream) {
+    /// Starts TLS on a freshly connected data socket by sending its ClientHello. When the hello cannot be
+    /// made, the socket is left untouched and the connector starts the handshake itself. When the socket
+    /// refuses it, that is the data connection's failure, returned so that no transfer command is sent.
+    pub(crate) fn send(&self, socket: &TcpStream) -> io::Result<()> {
+        // Whatever an earlier data connection left (its command refused) must never meet a later socket.
+        if let Ok(mut slot) = self.sent.lock() {
+            *slot = None;
+        }
         let (Ok(local), Ok(peer)) = (socket.local_addr(), socket.peer_addr()) else {
-            return;
+            return Ok(());
         };
         let mut connection = match ClientConnection::new(Arc::clone(&self.config), self.server_name.clone()) {
             Ok(connection) => connection,
             Err(e) => {
                 log::debug!("no early TLS hello on the data connection: {e}");
-                return;
+                return Ok(());
             }
         };
         let mut hello = Vec::new();
         while connection.wants_write() {
             if let Err(e) = connection.write_tls(&mut hello) {
                 log::debug!("no early TLS hello on the data connection: {e}");
-                return;
+                return Ok(());
             }
         }
-        // `&TcpStream`'s write is send(..., MSG_NOSIGNAL): no SIGPIPE from a socket the server already closed.
+        // A plain `send` of a few hundred bytes into an empty socket buffer, under the socket's write time-out.
+        // No SIGPIPE from a socket the server already closed: std sends with MSG_NOSIGNAL on Linux and the BSDs,
+        // and sets SO_NOSIGPIPE on the sockets it creates on macOS; Windows has no SIGPIPE.
         let mut writer = socket;
-        match writer.write_all(&hello) {
-            Ok(()) => {
-                if let Ok(mut slot) = self.sent.lock() {
-                    *slot = Some(SentHello { local, peer, connection });
-                }
-            }
-            // Part of a hello may have gone out: nothing can carry on from there, so the socket is broken off
-            // and the transfer fails on it with the network's error.
-            Err(e) => {
-                log::debug!("sending the early TLS hello on the data connection failed: {e}");
-                let _ = socket.shutdown(std::net::Shutdown::Both);
-            }
+        writer.write_all(&hello).inspect_err(|_| {
+            // Part of a hello may have gone out: nothing can carry on from there.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        })?;
+        if let Ok(mut slot) = self.sent.lock() {
+            *slot = Some(SentHello { local, peer, connection });
         }
+        Ok(())
     }
 
     /// The connection whose hello went out on `socket`, if it did.

@@ -234,7 +234,7 @@ impl Session {
         ftp.set_mode(if peer.is_ipv6() { Mode::ExtendedPassive } else { Mode::Passive });
         // Belt and braces with the builder below: the 227 reply's address is never used.
         ftp.set_passive_nat_workaround(true);
-        let early_hello = EarlyHello::for_backend(&backend, endpoint.host());
+        let early_hello = EarlyHello::for_backend(&backend, endpoint.host(), config.tls.allow_tls13);
         let ftp = ftp.passive_stream_builder(data_socket_builder(
             peer.ip(),
             endpoint.data_ports().cloned(),
@@ -304,7 +304,8 @@ impl Session {
     }
 
     /// How many of this session's data connections sent their TLS hello before the transfer command, saving a
-    /// round trip each (for diagnostics and tests; always 0 with the legacy gateway's OpenSSL backend).
+    /// round trip each (for diagnostics and tests; always 0 with the legacy gateway's OpenSSL backend and when
+    /// TLS 1.3 is allowed).
     pub fn early_tls_hellos(&self) -> u64 {
         self.early_hello.as_ref().map_or(0, EarlyHello::used)
     }
@@ -955,7 +956,7 @@ fn data_socket_builder(
             port_reached.store(true, Ordering::Relaxed);
             configure_socket(&stream, timeouts)?;
             if let Some(early) = &early_hello {
-                early.send(&stream);
+                early.send(&stream)?;
             }
             Ok(stream)
         });
