@@ -414,6 +414,22 @@ fn backend_down_delays_status_files_and_sends_no_status_0() {
 }
 
 #[test]
+fn a_tls_hello_waits_for_the_servers_switch_to_tls_and_no_longer() {
+    let sim = start();
+    let client = sim.client();
+    for _ in 0..4 {
+        let out = Curl::login(&sim, client).arg("--list-only").arg(url(sim.port(), "/")).run();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+    let out = Curl::new(&sim, client).user(&client.username, "").arg("--list-only").arg(legacy_url(&sim, "/")).run();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Each login's hello went on when libunftp reported its switch to TLS, none after the fallback pause (which a
+    // libunftp that logs the switch differently would cost every login).
+    let counts = sim.tls_switches();
+    assert_eq!(counts, gateway::sim::TlsSwitchCounts { prompt: 5, after_grace: 0 });
+}
+
+#[test]
 fn passive_ports_come_from_the_configured_range() {
     let sim = start_with(|c| c.data_ports = 47100..=47109);
     let client = sim.client();

@@ -18,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::tls_switch::TlsSwitches;
+
 /// A fault to inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -149,6 +151,9 @@ impl libunftp::options::Binder for PassiveBinder {
             let port = *ports.start() as u32 + rand::random_range(0..span);
             let socket = if local_addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
             socket.set_reuseaddr(true)?;
+            // Accepted data connections inherit it (Linux and Windows): without it a download's last short
+            // record and the TLS close_notify wait for the client's delayed ACK.
+            socket.set_nodelay(true)?;
             match socket.bind(SocketAddr::new(local_addr, port as u16)) {
                 Ok(()) => return Ok(socket),
                 Err(e) => last_error = e,
@@ -175,7 +180,12 @@ enum RelayCommand {
 
 impl Relay {
     /// Starts relaying `listener` (the public port) to `upstream` (the FTP server).
-    pub(crate) fn start(listener: TcpListener, upstream: SocketAddr, faults: Arc<FaultState>) -> io::Result<Arc<Relay>> {
+    pub(crate) fn start(
+        listener: TcpListener,
+        upstream: SocketAddr,
+        faults: Arc<FaultState>,
+        tls_switches: Arc<TlsSwitches>,
+    ) -> io::Result<Arc<Relay>> {
         let public = listener.local_addr()?;
         let (commands, mut command_rx) = mpsc::unbounded_channel();
         let relay = Arc::new(Relay { public, epoch: watch::channel(0).0, commands });
@@ -187,7 +197,8 @@ impl Relay {
                     Some(active) => tokio::select! {
                         accepted = active.accept() => {
                             if let Ok((client, _)) = accepted {
-                                tokio::spawn(relay_connection(client, upstream, faults.clone(), epoch.subscribe()));
+                                let connection = relay_connection(client, upstream, faults.clone(), tls_switches.clone(), epoch.subscribe());
+                                tokio::spawn(connection);
                             }
                             continue;
                         }
@@ -233,13 +244,20 @@ impl Relay {
     }
 }
 
-/// How long the relay holds a client's first TLS bytes after the server accepted AUTH TLS (see below).
-const TLS_SWITCH_GRACE: Duration = Duration::from_millis(30);
-
-async fn relay_connection(client: TcpStream, upstream: SocketAddr, faults: Arc<FaultState>, mut epoch: watch::Receiver<u64>) {
+async fn relay_connection(
+    client: TcpStream,
+    upstream: SocketAddr,
+    faults: Arc<FaultState>,
+    tls_switches: Arc<TlsSwitches>,
+    mut epoch: watch::Receiver<u64>,
+) {
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };
+    let Ok(seen_from) = server.local_addr() else {
+        return;
+    };
+    let mut tls_switch = tls_switches.watch(seen_from);
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let drop_after = match faults.take(Fault::DROP_CONTROL) {
@@ -254,10 +272,8 @@ async fn relay_connection(client: TcpStream, upstream: SocketAddr, faults: Arc<F
     let (mut server_read, mut server_write) = server.into_split();
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(drop_after.unwrap_or(u64::MAX)));
     let upstream_budget = budget.clone();
-    // libunftp 0.24 answers AUTH TLS with 234 and only then, via a message to its control loop, switches the
-    // connection to TLS; a ClientHello that arrives in between can be read as an FTP command (answered in
-    // plain text, which the client takes for a corrupt TLS record) or dropped with the line buffer. Holding the
-    // client's first bytes after the 234 for a moment lets the switch happen first.
+    // After libunftp's 234 to AUTH TLS the client's first bytes wait until libunftp has switched to TLS (see
+    // `tls_switch`).
     let auth_accepted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let auth_seen = auth_accepted.clone();
     let to_server = async move {
@@ -270,7 +286,7 @@ async fn relay_connection(client: TcpStream, upstream: SocketAddr, faults: Arc<F
             };
             if !held_for_tls && auth_accepted.load(std::sync::atomic::Ordering::SeqCst) {
                 held_for_tls = true;
-                tokio::time::sleep(TLS_SWITCH_GRACE).await;
+                tls_switch.wait().await;
             }
             let (n, spent) = spend(&upstream_budget, n);
             if server_write.write_all(&buf[..n]).await.is_err() || spent {
@@ -322,4 +338,21 @@ fn spend(budget: &std::sync::atomic::AtomicU64, n: usize) -> (usize, bool) {
         log::info!("simulator fault: control connection dropped");
     }
     (allowed as usize, spent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libunftp::options::Binder;
+
+    #[tokio::test]
+    async fn passive_connections_are_accepted_without_nagle() {
+        let mut binder = PassiveBinder { faults: Arc::new(FaultState::default()) };
+        let listener = binder.bind("127.0.0.1".parse().unwrap(), 47200..=47299).await.unwrap().listen(1).unwrap();
+        let address = listener.local_addr().unwrap();
+        let (accepted, connected) = tokio::join!(listener.accept(), TcpStream::connect(address));
+        let (accepted, _) = accepted.unwrap();
+        connected.unwrap();
+        assert!(accepted.nodelay().unwrap(), "a data connection must not wait for the client's delayed ACK");
+    }
 }
