@@ -40,6 +40,15 @@ impl Tmpfs {
         std::fs::remove_file(self.dir.join("filler")).unwrap();
     }
 
+    /// Fills the file system but for about `bytes` (tmpfs counts whole pages).
+    fn fill_leaving(&self, bytes: u64) {
+        let _ = std::fs::remove_file(self.dir.join("filler"));
+        self.fill();
+        let filler = std::fs::OpenOptions::new().write(true).open(self.dir.join("filler")).unwrap();
+        let len = filler.metadata().unwrap().len();
+        filler.set_len(len.saturating_sub(bytes)).unwrap();
+    }
+
     fn remount(&self, option: &str) {
         assert!(Command::new("mount").args(["-o", &format!("remount,{option}")]).arg(&self.dir).status().unwrap().success());
     }
@@ -100,6 +109,45 @@ fn a_full_disk_under_the_journal_sends_nothing_and_the_same_command_works_later(
     let out = run(cli(&config).args(["status", "--json", "--journal"]).arg(&journal));
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.len(), 2, "the first submission is still recorded: {list:?}");
+}
+
+#[test]
+fn a_journal_created_on_a_nearly_full_disk_is_whole_or_not_there() {
+    let setup = start();
+    let Some(fs) = Tmpfs::mount(&setup.path("new-journal-fs"), "4m") else { return };
+    let config = write_config(&setup, "state");
+    // From too little space for anything up to enough for the whole first submission: on the way the new
+    // journal's file runs out of space while it is being completed (about 180-240 KiB free).
+    let mut refused = Vec::new();
+    let mut enough = None;
+    for free_kib in (4..=1024).step_by(8) {
+        let journal = fs.dir.join(format!("j{free_kib}")).join("journal.sqlite");
+        std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+        fs.fill_leaving(free_kib * 1024);
+        let file = setup.file(&format!("d{free_kib}.xml"), 100);
+        let out = cli(&config).args(["submit", "-s", SERVICE]).arg(&file).env("SKAT_GATEWAY_JOURNAL", &journal).output().unwrap();
+        match code(&out) {
+            0 => {
+                enough = Some(free_kib);
+                break;
+            }
+            11 => {
+                let message = stderr(&out);
+                assert!(message.contains("full") || message.contains("No space left"), "{free_kib} KiB free: {message}");
+                assert!(!message.contains("damaged"), "{free_kib} KiB free: a journal that was never made is not damaged: {message}");
+                refused.push((free_kib, journal));
+            }
+            other => panic!("{free_kib} KiB free: exit {other}: {}", stderr(&out)),
+        }
+    }
+    assert!(enough.is_some() && refused.len() > 1, "too little space at first, enough at last: {refused:?}");
+    fs.free();
+    // Once there is space, each journal the full disk stopped works: absent (made now) or whole.
+    for (free_kib, journal) in &refused {
+        let file = setup.file(&format!("again{free_kib}.xml"), 100);
+        let out = cli(&config).args(["submit", "-s", SERVICE]).arg(&file).env("SKAT_GATEWAY_JOURNAL", journal).output().unwrap();
+        assert_eq!(code(&out), 0, "{free_kib} KiB free at first, then space: {}", stderr(&out));
+    }
 }
 
 #[test]

@@ -333,9 +333,20 @@ fn create_whole(path: &Path) -> Result<()> {
         let conn = Connection::open(&temporary).map_err(|e| journal_error(path, "create", e))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| journal_error(path, "create", e))?;
         migrate_from(path, &conn, 0)?;
-        // Closing the last connection folds the WAL into the file and removes it.
+        // Fold the WAL into the file here, where a failure (a full disk) is reported. Closing would do it too,
+        // but silently: a half-written file would then be linked into place and read as a damaged journal.
+        let (busy, wal_pages, folded): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .map_err(|e| journal_error(path, "create", e))?;
+        if busy != 0 || wal_pages != folded {
+            return Err(Error::new(
+                ErrorKind::Journal,
+                format!("cannot create the journal {}: its new file could not be completed; check that the disk is not full", path.display()),
+            ));
+        }
         conn.close().map_err(|(_, e)| journal_error(path, "create", e))?;
         std::fs::File::open(&temporary).and_then(|f| f.sync_all()).map_err(|e| io_error(path, e))?;
+        check_complete(path, &temporary)?;
         match std::fs::hard_link(&temporary, path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -349,6 +360,28 @@ fn create_whole(path: &Path) -> Result<()> {
         let _ = std::fs::remove_file(leftover);
     }
     built
+}
+
+/// Reads the whole new journal back before it is put in place: whatever went wrong while it was written, a
+/// journal that is not complete and current never takes the name.
+fn check_complete(path: &Path, temporary: &Path) -> Result<()> {
+    let incomplete = |detail: String| {
+        Error::new(
+            ErrorKind::Journal,
+            format!("cannot create the journal {}: its new file is incomplete ({detail}); check that the disk is not full", path.display()),
+        )
+    };
+    let conn = Connection::open_with_flags(temporary, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| incomplete(e.to_string()))?;
+    let verdict: String = conn.query_row("PRAGMA quick_check", [], |row| row.get(0)).map_err(|e| incomplete(e.to_string()))?;
+    if verdict != "ok" {
+        return Err(incomplete(verdict));
+    }
+    match schema_version(&conn) {
+        Ok(version) if version == SCHEMA_VERSION => Ok(()),
+        Ok(version) => Err(incomplete(format!("schema {version}"))),
+        Err(e) => Err(incomplete(e.to_string())),
+    }
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
