@@ -74,3 +74,38 @@ def test_a_new_gateway_session_needs_the_password(sim: gw.Simulator) -> None:
     identity = gw.Identity.from_pem_files(sim.certificate_pem, sim.key_pem)
     with pytest.raises(gw.InvalidArgumentError, match="password"):
         gw.Session.connect(sim.host, sim.port, identity=identity, ca_file=sim.ca_file)
+
+
+def test_a_client_cut_off_before_its_data_handshake_costs_that_transfer_and_prints_no_panic(
+    sim: gw.Simulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A client killed between opening a data connection and its TLS handshake resets the connection; libunftp
+    panics that connection's task (it unwraps the handshake's result). The simulator goes on and says so in one
+    warning, not with a panic and a backtrace that read like a crash. Driven with ftplib, an independent client."""
+    import ftplib
+    import socket
+    import ssl
+    import struct
+    import time
+
+    context = ssl.create_default_context(cafile=str(sim.ca_file))
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(sim.certificate_pem), str(sim.key_pem))
+    password = sim.gateway_password_file.read_text().strip()
+    for _ in range(3):
+        ftp = ftplib.FTP_TLS(context=context)
+        ftp.connect(sim.host, sim.port)
+        ftp.auth()
+        ftp.login(sim.username, password)
+        ftp.prot_p()
+        port = int(ftp.sendcmd("EPSV").split("|||")[1].split("|")[0])
+        data = socket.create_connection((sim.host, port))
+        ftp.putcmd("NLST out")
+        time.sleep(0.05)
+        data.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        data.close()
+        time.sleep(0.2)
+        ftp.close()
+    with gw.Session.from_config(gw.Config.load(sim.config_path)) as session:
+        assert "out" in [entry.name for entry in session.list()], "the simulator still serves"
+    assert "panicked" not in capfd.readouterr().err
